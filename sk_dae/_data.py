@@ -1,0 +1,136 @@
+"""Rows of a training or inference set, and the mini-batch iterator over them.
+
+skorch's default ``Dataset`` + ``DataLoader`` build every batch from
+per-sample ``__getitem__`` calls and a collate; here a batch is one index
+operation on a tensor. Dense training data is converted to float32 once and kept
+on the compute device when it fits; sparse data, and data for inference, stay on
+the host and are converted (and densified) one batch at a time.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+# Keep the training set on a GPU only if it takes at most this share of the free
+# memory: the rest is left for activations, gradients and the optimizer state.
+_GPU_RESIDENT_SHARE = 0.5
+
+
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+
+
+def _fits_on(device, nbytes):
+    device = torch.device(device)
+    if device.type != "cuda":
+        return True
+    free, _ = torch.cuda.mem_get_info(device)
+    return nbytes <= _GPU_RESIDENT_SHARE * free
+
+
+def _as_float32_tensor(X):
+    # torch.from_numpy shares memory; it needs a writeable, native-endian array,
+    # so anything else (read-only memmaps, float64) costs its one conversion here.
+    if X.dtype != np.float32 or not X.flags.writeable or not X.flags.c_contiguous:
+        X = np.array(X, dtype=np.float32, order="C")
+    return torch.from_numpy(X)
+
+
+class RowData:
+    """An (n_samples, n_features) matrix served as float32 batches on ``device``.
+
+    Parameters
+    ----------
+    X : ndarray, scipy sparse matrix or torch.Tensor
+        The rows. Sparse matrices are converted to CSR for row slicing.
+    device : str
+        The device that batches are delivered on.
+    resident : bool
+        If True, dense ``X`` is converted to one float32 tensor up front and
+        moved to ``device`` when it fits (training: every epoch reads all rows).
+        If False, rows are converted batch by batch (a single pass).
+    dtype : torch.dtype
+        Float dtype of the batches: float32 for training, X's own for inference.
+    """
+
+    def __init__(self, X, device, resident=True, dtype=torch.float32):
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.n_features = X.shape[1]
+        if sp.issparse(X):
+            self._X = sp.csr_matrix(X, dtype=np.float32)
+        elif isinstance(X, torch.Tensor):
+            self._X = X
+        elif resident:
+            self._X = _as_float32_tensor(X)
+        else:
+            self._X = X
+        if isinstance(self._X, torch.Tensor) and resident:
+            nbytes = self._X.element_size() * self._X.nelement()
+            if _fits_on(self.device, nbytes):
+                self._X = self._X.to(self.device)
+
+    def __len__(self):
+        return self._X.shape[0]
+
+    @property
+    def storage_device(self):
+        """Where the rows are kept (the host unless they are a resident tensor)."""
+        X = self._X
+        return X.device if isinstance(X, torch.Tensor) else torch.device("cpu")
+
+    def rows(self, index):
+        """Rows at ``index`` (a slice or a 1-D index tensor) as a tensor on the
+        device, in the dtype of the batches."""
+        X = self._X
+        if isinstance(X, torch.Tensor):
+            batch = X[index]
+        else:
+            if isinstance(index, torch.Tensor):
+                index = index.numpy()
+            batch = X[index]
+            batch = batch.toarray() if sp.issparse(batch) else batch
+            # A copy of the batch: torch cannot wrap read-only arrays (memmaps).
+            batch = torch.from_numpy(np.array(batch, dtype=_NUMPY_DTYPES[self.dtype]))
+        return batch.to(self.device, dtype=self.dtype, non_blocking=True)
+
+    def column_range(self):
+        """Per-feature (min, max) as two (n_features,) float32 CPU tensors."""
+        X = self._X
+        if isinstance(X, torch.Tensor):
+            low, high = torch.aminmax(X, dim=0)
+            return low.float().cpu(), high.float().cpu()
+        low = np.asarray(X.min(axis=0).todense() if sp.issparse(X) else X.min(axis=0))
+        high = np.asarray(X.max(axis=0).todense() if sp.issparse(X) else X.max(axis=0))
+        return (
+            torch.from_numpy(low.ravel().astype(np.float32)),
+            torch.from_numpy(high.ravel().astype(np.float32)),
+        )
+
+
+class BatchIterator:
+    """Mini-batches of a :class:`RowData`, reshuffled on every pass when asked.
+
+    Each batch is a single (B, n_features) tensor: the clean input, which is also
+    the reconstruction target.
+    """
+
+    def __init__(self, data, batch_size, shuffle=False, generator=None):
+        self.data = data
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self):
+        return -(-len(self.data) // self.batch_size)
+
+    def __iter__(self):
+        n_rows, size = len(self.data), self.batch_size
+        if self.shuffle:
+            order = torch.randperm(n_rows, generator=self.generator)
+            # One transfer of the permutation per pass, not one per batch.
+            order = order.to(self.data.storage_device)
+            for start in range(0, n_rows, size):
+                yield self.data.rows(order[start : start + size])
+        else:
+            for start in range(0, n_rows, size):
+                yield self.data.rows(slice(start, start + size))

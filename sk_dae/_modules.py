@@ -1,0 +1,142 @@
+"""Torch modules: one denoising-autoencoder layer and a stack of them.
+
+Pure torch, no scikit-learn. Parameters are created empty and initialised from an
+explicit ``torch.Generator``, so building a module never touches the global RNG.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ACTIVATIONS = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "identity": lambda t: t,
+}
+
+
+class DAELayer(nn.Module):
+    """One autoencoder layer: encoder ``h = s(W x + b)``, decoder ``z = s'(W' h + b')``.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Width of the layer's input and of its code.
+    activation : str
+        Encoder non-linearity ``s``, a key of ``ACTIVATIONS``.
+    output_activation : str
+        Decoder non-linearity ``s'``.
+    tied_weights : bool
+        If True the decoder uses ``W' = W.T`` (Vincent et al.), so the layer has
+        no decoder weight of its own.
+    """
+
+    def __init__(self, n_in, n_out, *, activation, output_activation, tied_weights):
+        super().__init__()
+        self.activation = activation
+        self.output_activation = output_activation
+        self.tied_weights = tied_weights
+        self.weight = nn.Parameter(torch.empty(n_out, n_in))
+        self.bias = nn.Parameter(torch.empty(n_out))
+        if tied_weights:
+            self.register_parameter("decoder_weight", None)
+        else:
+            self.decoder_weight = nn.Parameter(torch.empty(n_in, n_out))
+        self.decoder_bias = nn.Parameter(torch.empty(n_in))
+
+    @torch.no_grad()
+    def reset_parameters(self, generator):
+        # Glorot-uniform weights with the activation's gain; zero biases.
+        gain = nn.init.calculate_gain(
+            "linear" if self.activation == "identity" else self.activation
+        )
+        nn.init.xavier_uniform_(self.weight, gain=gain, generator=generator)
+        if self.decoder_weight is not None:
+            nn.init.xavier_uniform_(self.decoder_weight, generator=generator)
+        self.bias.zero_()
+        self.decoder_bias.zero_()
+
+    def encode(self, x):  # (B, n_in) -> (B, n_out)
+        return ACTIVATIONS[self.activation](F.linear(x, self.weight, self.bias))
+
+    def decode(self, h, logits=False):  # (B, n_out) -> (B, n_in)
+        weight = self.weight.t() if self.tied_weights else self.decoder_weight
+        z = F.linear(h, weight, self.decoder_bias)
+        return z if logits else ACTIVATIONS[self.output_activation](z)
+
+
+class StackedDenoisingAutoencoder(nn.Module):
+    """A stack of :class:`DAELayer`, encoding through every layer and decoding back.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input.
+    hidden_layer_sizes : tuple of int
+        Code width of each layer, bottom first.
+    activation : str
+        Non-linearity of every encoder, and of the decoders of the upper layers
+        (they reconstruct codes of the layer below, which live in its range).
+    input_output : {"identity", "sigmoid"}
+        Non-linearity of the bottom decoder, which reconstructs the input:
+        ``"sigmoid"`` for data in [0, 1] trained with cross-entropy, else affine.
+    tied_weights : bool
+        Tie each decoder weight to its encoder's transpose.
+    init_seed : int
+        Seed of the private generator that initialises the weights.
+    """
+
+    def __init__(
+        self,
+        n_features,
+        hidden_layer_sizes,
+        *,
+        activation="sigmoid",
+        input_output="identity",
+        tied_weights=False,
+        init_seed=0,
+    ):
+        super().__init__()
+        sizes = (n_features, *hidden_layer_sizes)
+        self.layers = nn.ModuleList(
+            DAELayer(
+                sizes[k],
+                sizes[k + 1],
+                activation=activation,
+                output_activation=input_output if k == 0 else activation,
+                tied_weights=tied_weights,
+            )
+            for k in range(len(hidden_layer_sizes))
+        )
+        generator = torch.Generator().manual_seed(init_seed)
+        for layer in self.layers:
+            layer.reset_parameters(generator)
+
+    def encode(self, x, depth=None):
+        """Codes of layer ``depth`` (default: the top layer)."""
+        for layer in self.layers[:depth]:
+            x = layer.encode(x)
+        return x
+
+    def decode(self, h, logits=False):
+        """Decode top-layer codes back to input space through every layer."""
+        for layer in reversed(self.layers[1:]):
+            h = layer.decode(h)
+        return self.layers[0].decode(h, logits=logits)
+
+    def reconstruct(self, x_tilde, layer=None, logits=False):
+        """Reconstruction of a (corrupted) input, as the training loss expects it.
+
+        ``layer=None`` runs the whole stack (joint training): ``x_tilde`` is in
+        input space. ``layer=k`` runs layer ``k`` alone (greedy pretraining):
+        ``x_tilde`` are corrupted codes of layer ``k - 1``. ``logits`` asks the
+        bottom decoder for its pre-activation output (for a stable cross-entropy).
+        """
+        if layer is None:
+            return self.decode(self.encode(x_tilde), logits=logits)
+        current = self.layers[layer]
+        return current.decode(current.encode(x_tilde), logits=logits and layer == 0)
+
+    def forward(self, x):
+        return self.decode(self.encode(x))

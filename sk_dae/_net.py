@@ -1,0 +1,126 @@
+"""The skorch engine: a ``NeuralNet`` that trains with the denoising criterion.
+
+Only documented hooks are overridden (``get_dataset``, ``get_iterator``,
+``train_step_single``, ``validation_step``, ``get_loss``, ``on_epoch_begin``); skorch's ``fit_loop`` keeps its
+bookkeeping, so its callbacks, history and device handling work unchanged.
+
+Training runs in *stages*: one per layer for greedy layer-wise pretraining (the
+stage's data are the codes of the layer below), or a single stage over the whole
+stack for joint training. :meth:`begin_stage` sets the layer, the corruption and
+the loss. One Adam optimizer covers the whole stack: a greedy stage gives
+gradients to its own layer only, and Adam skips parameters without a gradient, so
+each layer keeps its own moments across stages and ``partial_fit`` calls.
+"""
+
+import torch
+from skorch import NeuralNet
+
+from ._data import BatchIterator, RowData
+from ._loss import ReconstructionLoss
+
+
+class DenoisingAutoencoderNet(NeuralNet):
+    """skorch net around a :class:`~sk_dae._modules.StackedDenoisingAutoencoder`.
+
+    Each training step corrupts the clean batch ``x`` into ``x~`` with fresh noise,
+    reconstructs ``z = g(f(x~))`` and minimises ``L(x, z)``: the loss is measured
+    against the clean input.
+
+    Parameters
+    ----------
+    module : StackedDenoisingAutoencoder class
+        Configured through ``module__*`` parameters, as usual in skorch.
+    input_loss : {"mse", "bce"}
+        Loss of the stages that reconstruct the input. Upper layers of a greedy
+        stack reconstruct codes of the layer below with squared error.
+    noise_seed, shuffle_seed : int
+        Seeds of the private generators for the corruption and the shuffling.
+    **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    """
+
+    def __init__(
+        self,
+        module,
+        *args,
+        criterion=ReconstructionLoss,
+        input_loss="mse",
+        noise_seed=0,
+        shuffle_seed=0,
+        **kwargs,
+    ):
+        super().__init__(module, *args, criterion=criterion, **kwargs)
+        self.input_loss = input_loss
+        self.noise_seed = noise_seed
+        self.shuffle_seed = shuffle_seed
+
+    def initialize(self):
+        super().initialize()
+        self.begin_stage(None, corrupt=None, level=0.0)
+        self.noise_generator_ = torch.Generator(self.device).manual_seed(
+            self.noise_seed
+        )
+        self.shuffle_generator_ = torch.Generator().manual_seed(self.shuffle_seed)
+        return self
+
+    # -- stages ---------------------------------------------------------------
+
+    def begin_stage(self, layer, corrupt, level):
+        """Train ``layer`` (None: the whole stack) with ``corrupt`` at ``level``.
+
+        ``corrupt(X, level, generator) -> (X_tilde, corrupted)`` is a function of
+        :mod:`sk_dae._noise`.
+        """
+        self.layer_ = layer
+        self.corrupt_ = corrupt
+        self.level_ = level
+        bottom = layer is None or layer == 0
+        self.loss_kind_ = self.input_loss if bottom else "mse"
+        return self
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        # Greedy stacks run one stage per layer: say which layer each epoch trained.
+        self.history.record("layer", self.layer_)
+
+    # -- data -----------------------------------------------------------------
+
+    def get_dataset(self, X, y=None):
+        return X if isinstance(X, RowData) else RowData(X, self.device)
+
+    def get_iterator(self, dataset, training=False):
+        return BatchIterator(
+            dataset,
+            self.batch_size,
+            shuffle=training,
+            generator=self.shuffle_generator_ if training else None,
+        )
+
+    # -- steps ----------------------------------------------------------------
+
+    def denoise(self, x, generator):
+        """Corrupt the clean batch ``x`` and reconstruct it: ``(z, corrupted)``."""
+        x_tilde, corrupted = self.corrupt_(x, self.level_, generator)
+        logits = self.loss_kind_ == "bce"
+        z = self.module_.reconstruct(x_tilde, layer=self.layer_, logits=logits)
+        return z, corrupted
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        z, corrupted = self.denoise(batch, self.noise_generator_)
+        loss = self.get_loss(z, batch, training=True, corrupted=corrupted)
+        loss.backward()
+        return {"loss": loss, "y_pred": z}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        with torch.no_grad():
+            z, corrupted = self.denoise(batch, self.noise_generator_)
+            loss = self.get_loss(z, batch, training=False, corrupted=corrupted)
+        return {"loss": loss, "y_pred": z}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False, corrupted=None):
+        """Mean denoising loss of the batch: reconstruction ``y_pred`` against the
+        clean input ``y_true``; ``corrupted`` marks the components to emphasise."""
+        per_sample = self.criterion_(y_pred, y_true, self.loss_kind_, corrupted)
+        return per_sample.mean()

@@ -1,0 +1,93 @@
+"""Corruption processes q(x~ | x) of the denoising criterion.
+
+Every function takes a clean batch ``X`` of shape (B, F), a ``level`` and an
+explicit ``torch.Generator`` (never the global RNG, so that fits are reproducible
+and do not disturb the caller's random streams), and returns
+``(X_tilde, corrupted)``: the corrupted batch, and a boolean (B, F) tensor that
+marks the components the noise touched, or ``None`` when every component is
+touched (additive Gaussian noise). The mask feeds the emphasized loss of Vincent
+et al. (2010, section 4.3).
+
+No function writes into ``X``: the clean batch is also the reconstruction target.
+"""
+
+import torch
+
+
+def _draw_mask(X, level, generator):
+    # One uniform draw per component: cheaper than torch.bernoulli on CPU.
+    u = torch.rand(X.shape, generator=generator, device=X.device, dtype=X.dtype)
+    return u < level
+
+
+def mask_noise(X, level, generator):
+    """Set a random fraction ``level`` of the components to zero."""
+    corrupted = _draw_mask(X, level, generator)
+    return X.masked_fill(corrupted, 0.0), corrupted
+
+
+def gaussian_noise(X, level, generator):
+    """Add isotropic Gaussian noise of standard deviation ``level``."""
+    noise = torch.randn(X.shape, generator=generator, device=X.device, dtype=X.dtype)
+    return X + level * noise, None
+
+
+def salt_and_pepper_noise(X, level, generator, *, low, high):
+    """Set a random fraction ``level`` of the components to their feature's min or max.
+
+    ``low`` and ``high`` are (F,) tensors: the per-feature minimum and maximum of
+    the training data. Each corrupted component is set to either, with even odds.
+    """
+    corrupted = _draw_mask(X, level, generator)
+    coin = torch.rand(X.shape, generator=generator, device=X.device) < 0.5
+    extreme = torch.where(coin, high, low)  # (B, F)
+    return torch.where(corrupted, extreme, X), corrupted
+
+
+def swap_noise(X, level, generator):
+    """Replace a random fraction ``level`` of the components by the same feature's
+    value in another random row of the batch.
+
+    This is the tabular noise of the Porto Seguro winning solution: corrupted
+    values keep each feature's marginal distribution. The donor row is drawn
+    among the *other* rows of the batch; a batch of a single row has no donor and
+    is returned unchanged.
+    """
+    n_rows = X.shape[0]
+    if n_rows < 2:
+        return X.clone(), torch.zeros(X.shape, dtype=torch.bool, device=X.device)
+    corrupted = _draw_mask(X, level, generator)
+    # Offsets in [1, n_rows) make the donor row differ from the row itself.
+    offset = torch.randint(1, n_rows, X.shape, generator=generator, device=X.device)
+    rows = torch.arange(n_rows, device=X.device).unsqueeze(1)
+    donors = torch.remainder(rows + offset, n_rows)  # (B, F)
+    return torch.where(corrupted, X.gather(0, donors), X), corrupted
+
+
+NOISE_FUNCTIONS = {
+    "mask": mask_noise,
+    "gaussian": gaussian_noise,
+    "salt_and_pepper": salt_and_pepper_noise,
+    "swap": swap_noise,
+}
+
+# Corruptions whose level is a fraction of components, hence must lie in [0, 1).
+FRACTION_NOISES = frozenset({"mask", "salt_and_pepper", "swap"})
+
+
+def user_noise(func):
+    """Adapt a user's ``func(X, level, generator) -> X_tilde`` to the internal
+    ``(X_tilde, corrupted)`` contract; the changed components count as corrupted.
+    """
+
+    def corrupt(X, level, generator):
+        X_tilde = func(X, level, generator)
+        if not isinstance(X_tilde, torch.Tensor) or X_tilde.shape != X.shape:
+            got = getattr(X_tilde, "shape", type(X_tilde).__name__)
+            raise ValueError(
+                "A callable `corruption` must return a torch.Tensor of the same "
+                f"shape as its input {tuple(X.shape)}; got {got}."
+            )
+        return X_tilde, X_tilde != X
+
+    return corrupt
