@@ -16,8 +16,7 @@ def resolve_device(device):
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(
-            f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda' or "
-            "'cuda:N'."
+            f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
         ) from exc
     if resolved.type == "cpu":
         return "cpu"

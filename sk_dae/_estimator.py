@@ -204,7 +204,10 @@ class DenoisingAutoencoderTransformer(
     """
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "corruption": [StrOptions(set(NOISE_FUNCTIONS)), callable],
         "corruption_level": [Interval(Real, 0, None, closed="left"), "array-like"],
         "emphasis": [None, StrOptions(set(EMPHASIS_PRESETS)), tuple],
@@ -319,8 +322,7 @@ class DenoisingAutoencoderTransformer(
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
         if not sizes or not all(
-            isinstance(s, Integral) and not isinstance(s, bool) and s > 0
-            for s in sizes
+            isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes
         ):
             raise ValueError(
                 "hidden_layer_sizes must be a positive int or a non-empty sequence "
@@ -344,7 +346,8 @@ class DenoisingAutoencoderTransformer(
             )
         if not np.all(np.isfinite(levels)) or np.any(levels < 0):
             raise ValueError(
-                f"corruption_level must be finite and >= 0; got {self.corruption_level!r}."
+                "corruption_level must be finite and >= 0; got "
+                f"{self.corruption_level!r}."
             )
         if self.corruption in FRACTION_NOISES and np.any(levels >= 1):
             raise ValueError(
@@ -361,7 +364,8 @@ class DenoisingAutoencoderTransformer(
             return None
         if (
             len(emphasis) != 2
-            or not all(isinstance(w, Real) and np.isfinite(w) and w >= 0 for w in emphasis)
+            or not all(isinstance(w, Real) and np.isfinite(w) for w in emphasis)
+            or min(emphasis) < 0
             or sum(emphasis) == 0
         ):
             raise ValueError(
@@ -378,7 +382,8 @@ class DenoisingAutoencoderTransformer(
 
     def _build_net(self, n_features):
         rng = check_random_state(self.random_state)
-        init_seed, noise_seed, shuffle_seed = rng.randint(np.iinfo(np.int32).max, size=3)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=3)
+        init_seed, noise_seed, shuffle_seed = (int(s) for s in seeds)
         net = DenoisingAutoencoderNet(
             module=StackedDenoisingAutoencoder,
             module__n_features=n_features,
@@ -386,11 +391,11 @@ class DenoisingAutoencoderTransformer(
             module__activation=self.activation,
             module__input_output="sigmoid" if self.loss == "bce" else "identity",
             module__tied_weights=self.tied_weights,
-            module__init_seed=int(init_seed),
+            module__init_seed=init_seed,
             criterion__emphasis=self._emphasis_weights(),
             input_loss=self.loss,
-            noise_seed=int(noise_seed),
-            shuffle_seed=int(shuffle_seed),
+            noise_seed=noise_seed,
+            shuffle_seed=shuffle_seed,
             optimizer=torch.optim.Adam,
             lr=self.lr,
             max_epochs=self.max_epochs,
@@ -425,10 +430,14 @@ class DenoisingAutoencoderTransformer(
         # Salt and pepper needs each feature's range; partial_fit widens it.
         key = layer or 0
         low, high = data.column_range()
-        if key in getattr(self, "_feature_ranges", {}):
-            old_low, old_high = self._feature_ranges[key]
-            low, high = torch.minimum(low, old_low), torch.maximum(high, old_high)
-        self._feature_ranges = {**getattr(self, "_feature_ranges", {}), key: (low, high)}
+        ranges = getattr(self, "_feature_ranges", {})
+        if key in ranges:
+            low, high = (
+                torch.minimum(low, ranges[key][0]),
+                torch.maximum(high, ranges[key][1]),
+            )
+        # A new dict, not an update: a failed call restores the old one.
+        self._feature_ranges = {**ranges, key: (low, high)}
         return partial(noise, low=low.to(device), high=high.to(device))
 
     @staticmethod

@@ -1,8 +1,9 @@
 """The skorch engine: a ``NeuralNet`` that trains with the denoising criterion.
 
 Only documented hooks are overridden (``get_dataset``, ``get_iterator``,
-``train_step_single``, ``validation_step``, ``get_loss``, ``on_epoch_begin``); skorch's ``fit_loop`` keeps its
-bookkeeping, so its callbacks, history and device handling work unchanged.
+``train_step_single``, ``validation_step``, ``get_loss``, ``on_epoch_begin``);
+skorch's ``fit_loop`` keeps its bookkeeping, so its callbacks, history and
+device handling work unchanged.
 
 Training runs in *stages*: one per layer for greedy layer-wise pretraining (the
 stage's data are the codes of the layer below), or a single stage over the whole

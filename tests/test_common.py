@@ -5,7 +5,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sk_dae import DenoisingAutoencoderTransformer
 
 ESTIMATORS = [
-    DenoisingAutoencoderTransformer(hidden_layer_sizes=(4,), max_epochs=2, batch_size=16),
+    DenoisingAutoencoderTransformer(
+        hidden_layer_sizes=(4,), max_epochs=2, batch_size=16
+    ),
     DenoisingAutoencoderTransformer(
         hidden_layer_sizes=(6, 3), corruption="swap", max_epochs=2, batch_size=16
     ),

@@ -1,0 +1,109 @@
+import pytest
+import torch
+
+from sk_dae._noise import (
+    gaussian_noise,
+    mask_noise,
+    salt_and_pepper_noise,
+    swap_noise,
+    user_noise,
+)
+
+
+def _batch(n_rows=400, n_features=50, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n_rows, n_features, generator=g) + 0.5  # no zeros
+
+
+def _gen(seed=1):
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("level", [0.1, 0.3, 0.7])
+def test_mask_noise_zeroes_the_requested_fraction(level):
+    X = _batch()
+    X_tilde, corrupted = mask_noise(X, level, _gen())
+    assert torch.equal(corrupted, X_tilde == 0)
+    assert corrupted.float().mean().item() == pytest.approx(level, abs=0.02)
+    assert torch.equal(X_tilde[~corrupted], X[~corrupted])
+
+
+def test_noise_does_not_write_into_the_clean_batch():
+    X = _batch()
+    before = X.clone()
+    for noise in (mask_noise, gaussian_noise, swap_noise):
+        noise(X, 0.5, _gen())
+    low, high = X.min(0).values, X.max(0).values
+    salt_and_pepper_noise(X, 0.5, _gen(), low=low, high=high)
+    assert torch.equal(X, before)
+
+
+def test_same_generator_seed_gives_same_noise_and_other_seed_differs():
+    X = _batch()
+    a, _ = mask_noise(X, 0.3, _gen(5))
+    b, _ = mask_noise(X, 0.3, _gen(5))
+    c, _ = mask_noise(X, 0.3, _gen(6))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def test_noise_leaves_the_global_rng_alone():
+    state = torch.get_rng_state()
+    mask_noise(_batch(), 0.3, _gen())
+    swap_noise(_batch(), 0.3, _gen())
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_gaussian_noise_has_the_requested_std_and_touches_everything():
+    X = _batch(2000, 50)
+    X_tilde, corrupted = gaussian_noise(X, 0.2, _gen())
+    assert corrupted is None
+    assert (X_tilde - X).std().item() == pytest.approx(0.2, rel=0.02)
+    assert (X_tilde - X).mean().item() == pytest.approx(0.0, abs=0.005)
+
+
+def test_salt_and_pepper_sets_feature_min_or_max():
+    X = _batch()
+    low, high = X.min(0).values, X.max(0).values
+    X_tilde, corrupted = salt_and_pepper_noise(X, 0.4, _gen(), low=low, high=high)
+    assert corrupted.float().mean().item() == pytest.approx(0.4, abs=0.02)
+    hit = X_tilde[corrupted]
+    cols = torch.nonzero(corrupted)[:, 1]
+    is_low, is_high = hit == low[cols], hit == high[cols]
+    assert torch.all(is_low | is_high)
+    assert is_low.float().mean().item() == pytest.approx(0.5, abs=0.05)
+
+
+def test_swap_draws_values_from_another_row_of_the_same_column():
+    # Column j holds values 1000 * j + row, so a value names its row and column.
+    n_rows, n_features = 64, 20
+    rows = torch.arange(n_rows).unsqueeze(1)
+    cols = torch.arange(n_features).unsqueeze(0)
+    X = (1000 * cols + rows).float()
+    X_tilde, corrupted = swap_noise(X, 0.5, _gen())
+    assert corrupted.float().mean().item() == pytest.approx(0.5, abs=0.05)
+    swapped = X_tilde[corrupted].long()
+    assert torch.equal(swapped // 1000, torch.nonzero(corrupted)[:, 1])
+    assert torch.all(swapped % 1000 != torch.nonzero(corrupted)[:, 0])
+    assert torch.equal(X_tilde[~corrupted], X[~corrupted])
+
+
+def test_swap_on_a_single_row_changes_nothing():
+    X = _batch(1, 10)
+    X_tilde, corrupted = swap_noise(X, 0.9, _gen())
+    assert torch.equal(X_tilde, X)
+    assert not corrupted.any()
+
+
+def test_user_noise_marks_changed_components_and_checks_the_shape():
+    def flip_first_column(X, level, generator):
+        out = X.clone()
+        out[:, 0] = -out[:, 0]
+        return out
+
+    X = _batch(10, 4)
+    X_tilde, corrupted = user_noise(flip_first_column)(X, 0.0, _gen())
+    assert corrupted[:, 0].all() and not corrupted[:, 1:].any()
+
+    with pytest.raises(ValueError, match="same shape"):
+        user_noise(lambda X, level, g: X[:, :2])(X, 0.0, _gen())
