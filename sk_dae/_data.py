@@ -7,6 +7,8 @@ on the compute device when it fits; sparse data, and data for inference, stay on
 the host and are converted (and densified) one batch at a time.
 """
 
+import copy
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -56,6 +58,7 @@ class RowData:
         self.device = torch.device(device)
         self.dtype = dtype
         self.n_features = X.shape[1]
+        self._index = None  # rows of a subset, see ``subset``
         if sp.issparse(X):
             self._X = sp.csr_matrix(X, dtype=np.float32)
         elif isinstance(X, torch.Tensor):
@@ -70,7 +73,14 @@ class RowData:
                 self._X = self._X.to(self.device)
 
     def __len__(self):
-        return self._X.shape[0]
+        return self._X.shape[0] if self._index is None else len(self._index)
+
+    def subset(self, index):
+        """The rows at ``index`` (a 1-D int64 tensor), sharing this storage: a
+        validation split costs no copy of the data."""
+        view = copy.copy(self)
+        view._index = index.to(self.storage_device)
+        return view
 
     @property
     def storage_device(self):
@@ -82,6 +92,8 @@ class RowData:
         """Rows at ``index`` (a slice or a 1-D index tensor) as a tensor on the
         device, in the dtype of the batches."""
         X = self._X
+        if self._index is not None:
+            index = self._index[index]
         if isinstance(X, torch.Tensor):
             batch = X[index]
         else:
@@ -94,16 +106,19 @@ class RowData:
         return batch.to(self.device, dtype=self.dtype, non_blocking=True)
 
     def column_range(self):
-        """Per-feature (min, max) as two (n_features,) float32 CPU tensors."""
+        """Per-feature (min, max) as two (n_features,) float32 arrays."""
         X = self._X
+        if self._index is not None:
+            X = X[self._index if isinstance(X, torch.Tensor) else self._index.numpy()]
         if isinstance(X, torch.Tensor):
             low, high = torch.aminmax(X, dim=0)
-            return low.float().cpu(), high.float().cpu()
-        low = np.asarray(X.min(axis=0).todense() if sp.issparse(X) else X.min(axis=0))
-        high = np.asarray(X.max(axis=0).todense() if sp.issparse(X) else X.max(axis=0))
+            return low.float().cpu().numpy(), high.float().cpu().numpy()
+        low, high = X.min(axis=0), X.max(axis=0)
+        if sp.issparse(X):
+            low, high = low.toarray(), high.toarray()
         return (
-            torch.from_numpy(low.ravel().astype(np.float32)),
-            torch.from_numpy(high.ravel().astype(np.float32)),
+            np.asarray(low, dtype=np.float32).ravel(),
+            np.asarray(high, dtype=np.float32).ravel(),
         )
 
 

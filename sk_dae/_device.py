@@ -1,6 +1,14 @@
 """Resolution of the ``device`` parameter to a torch device string."""
 
+import warnings
+
 import torch
+
+
+def _in_bad_fork():
+    # A process forked after its parent initialised CUDA cannot use CUDA (e.g.
+    # joblib's multiprocessing backend); torch would raise deep inside a fit.
+    return torch.cuda._is_in_bad_fork()
 
 
 def resolve_device(device):
@@ -11,6 +19,15 @@ def resolve_device(device):
     fallback, so that a user who asked for a GPU knows they are not getting one.
     """
     if isinstance(device, str) and device == "auto":
+        if _in_bad_fork():
+            warnings.warn(
+                "device='auto': CUDA cannot be used in a process forked after CUDA "
+                "was initialised; training on the CPU. Use joblib's default 'loky' "
+                "backend (or the 'spawn' start method) to train on the GPU.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return "cpu"
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
         resolved = torch.device(device)
@@ -30,6 +47,12 @@ def resolve_device(device):
             f"device={device!r} was requested but CUDA is not available here "
             f"(torch {torch.__version__}). Use device='auto' to fall back to the "
             "CPU, or device='cpu'."
+        )
+    if _in_bad_fork():
+        raise ValueError(
+            f"device={device!r}: CUDA cannot be used in a process forked after CUDA "
+            "was initialised. Use joblib's default 'loky' backend or the 'spawn' "
+            "start method, or device='auto' to fall back to the CPU."
         )
     if resolved.index is not None and resolved.index >= torch.cuda.device_count():
         raise ValueError(

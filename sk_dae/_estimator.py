@@ -1,12 +1,12 @@
 """DenoisingAutoencoderTransformer: the scikit-learn face of the skorch engine."""
 
 import copy
+import warnings
 from contextlib import contextmanager
 from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -14,16 +14,27 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping, ProgressBar
 
+from ._callbacks import DivergenceGuard
 from ._data import BatchIterator, RowData
 from ._device import resolve_device
 from ._loss import EMPHASIS_PRESETS, elementwise_loss
 from ._modules import StackedDenoisingAutoencoder
 from ._net import DenoisingAutoencoderNet
-from ._noise import FRACTION_NOISES, NOISE_FUNCTIONS, user_noise
+from ._noise import NOISE_FUNCTIONS, user_noise
+from ._persistence import load_device, net_state, restore_net
+from ._validation import (
+    check_emphasis,
+    check_layer_sizes,
+    check_levels,
+    check_unit_interval,
+    check_warm_structure,
+)
 
 # Rows per forward pass in transform, inverse_transform and scoring: large enough
 # to keep the matrix products efficient, small enough to bound GPU memory.
@@ -43,17 +54,6 @@ def _unchanged_on_error(estimator):
         vars(estimator).clear()
         vars(estimator).update(saved)
         raise
-
-
-def _check_unit_interval(X):
-    values = X.data if sp.issparse(X) else X
-    if values.size and (values.min() < 0 or values.max() > 1):
-        raise ValueError(
-            "loss='bce' (binary cross-entropy) needs inputs in [0, 1], but X has "
-            f"values in [{values.min():.4g}, {values.max():.4g}]. Scale X into "
-            "[0, 1] first (e.g. sklearn.preprocessing.MinMaxScaler in a Pipeline), "
-            "or use loss='mse'."
-        )
 
 
 class DenoisingAutoencoderTransformer(
@@ -148,8 +148,38 @@ class DenoisingAutoencoderTransformer(
         and the noise (the global numpy and torch generators are never touched).
         An int gives the same model on the same device at every fit.
 
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training rows (chosen by
+        ``random_state``), stop when the validation denoising loss has not
+        improved by more than ``tol`` for ``n_iter_no_change`` epochs, and restore
+        the weights of the best epoch. For a greedy stack this applies to each
+        layer in turn, on the codes of the held-out rows. ``fit`` only.
+
+    validation_fraction : float, default=0.1
+        Share of the training rows held out for early stopping, in (0, 1).
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement before early stopping ends training.
+
+    tol : float, default=1e-4
+        Smallest decrease of the validation loss that counts as an improvement.
+
+    warm_start : bool, default=False
+        If True, ``fit`` continues training the fitted network for another
+        ``max_epochs`` epochs instead of starting from new weights. The network's
+        shape (``hidden_layer_sizes``, ``activation``, ``loss``,
+        ``tied_weights``, ``stacking``) and the number of features must not
+        change in between.
+
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks (``LRScheduler``, ``EpochScoring``,
+        ``Checkpoint``, ...) passed to the net. Each fit uses a deep copy, so the
+        objects given here are never modified; the fitted ones are in
+        ``net_.callbacks_``.
+
     verbose : int, default=0
-        0 prints nothing; 1 prints skorch's table of one line per epoch.
+        0 prints nothing. 1 prints one line per epoch (training loss, validation
+        loss, duration) and shows a progress bar during each epoch.
 
     Attributes
     ----------
@@ -163,6 +193,10 @@ class DenoisingAutoencoderTransformer(
     loss_curve_ : list of float
         Mean training denoising loss of each epoch, in the order run (layer by
         layer for a greedy stack).
+
+    validation_scores_ : list of float or None
+        Minus the validation denoising loss of each epoch (higher is better, as
+        in :meth:`score`), when ``early_stopping`` is True; None otherwise.
 
     device_ : str
         The device the model was trained on.
@@ -220,6 +254,12 @@ class DenoisingAutoencoderTransformer(
         "lr": [Interval(Real, 0, None, closed="neither")],
         "device": [str, torch.device],
         "random_state": ["random_state"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "callbacks": [None, list],
         "verbose": ["verbose"],
     }
 
@@ -239,6 +279,12 @@ class DenoisingAutoencoderTransformer(
         lr=1e-3,
         device="auto",
         random_state=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        callbacks=None,
         verbose=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -254,13 +300,22 @@ class DenoisingAutoencoderTransformer(
         self.lr = lr
         self.device = device
         self.random_state = random_state
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.callbacks = callbacks
         self.verbose = verbose
 
     # -- fitting --------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Train the autoencoder on X from freshly initialised weights.
+        """Train the autoencoder on X.
+
+        Starts from freshly initialised weights, or, with ``warm_start=True`` on
+        a fitted model, continues from the fitted ones.
 
         Parameters
         ----------
@@ -274,11 +329,15 @@ class DenoisingAutoencoderTransformer(
         self : object
             The fitted transformer.
         """
+        warm = self.warm_start and hasattr(self, "net_")
+        stop_early = self.early_stopping
         with _unchanged_on_error(self):
-            X = self._validate_fit_input(X, reset=True)
-            net = self._build_net(X.shape[1])
-            self._feature_ranges = {}
-            self._train(net, X, epochs=self.max_epochs)
+            X = self._validate_fit_input(X, reset=not warm)
+            if warm:
+                net = self._continued_net(stop_early)
+            else:
+                net = self._new_net(X.shape[1], stop_early)
+            self._train(net, X, epochs=self.max_epochs, validate=stop_early)
         self._set_fitted(net)
         return self
 
@@ -287,7 +346,8 @@ class DenoisingAutoencoderTransformer(
         """Train one more epoch on X (per layer, for greedy stacking).
 
         The first call initialises the model as ``fit`` does; later calls
-        continue from the fitted weights with fresh noise.
+        continue from the fitted weights and optimizer state, with fresh noise.
+        Early stopping does not apply: every row is trained on.
 
         Parameters
         ----------
@@ -304,8 +364,11 @@ class DenoisingAutoencoderTransformer(
         first_call = not hasattr(self, "net_")
         with _unchanged_on_error(self):
             X = self._validate_fit_input(X, reset=first_call)
-            net = self._build_net(X.shape[1]) if first_call else self.net_
-            self._train(net, X, epochs=1)
+            if first_call:
+                net = self._new_net(X.shape[1], False)
+            else:
+                net = self._continued_net(False)
+            self._train(net, X, epochs=1, validate=False)
         self._set_fitted(net)
         return self
 
@@ -314,112 +377,128 @@ class DenoisingAutoencoderTransformer(
             self, X, reset=reset, accept_sparse=("csr", "csc"), dtype=_FLOAT_DTYPES
         )
         if self.loss == "bce":
-            _check_unit_interval(X)
-        self._layer_levels()  # cross-parameter checks, before any training
+            check_unit_interval(X)
+        self._levels()  # the cross-parameter checks, before any training
+        check_emphasis(self.emphasis, self.corruption)
         return X
 
-    def _layer_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-        if not sizes or not all(
-            isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes
-        ):
-            raise ValueError(
-                "hidden_layer_sizes must be a positive int or a non-empty sequence "
-                f"of positive ints, one per layer; got {self.hidden_layer_sizes!r}."
-            )
-        return sizes
+    def _levels(self):
+        n_layers = len(check_layer_sizes(self.hidden_layer_sizes))
+        return check_levels(
+            self.corruption_level, n_layers, self.corruption, self.stacking
+        )
 
-    def _layer_levels(self):
-        """One corruption level per layer, after the checks that span parameters."""
-        n_layers = len(self._layer_sizes())
-        levels = np.atleast_1d(np.asarray(self.corruption_level, dtype=float))
-        if levels.ndim != 1 or len(levels) not in (1, n_layers):
-            raise ValueError(
-                "corruption_level must be a float or one value per hidden layer "
-                f"({n_layers}); got {self.corruption_level!r}."
-            )
-        if self.stacking == "joint" and len(levels) > 1:
-            raise ValueError(
-                "stacking='joint' corrupts the input only: give corruption_level as "
-                "a single float. Per-layer levels apply to stacking='greedy'."
-            )
-        if not np.all(np.isfinite(levels)) or np.any(levels < 0):
-            raise ValueError(
-                "corruption_level must be finite and >= 0; got "
-                f"{self.corruption_level!r}."
-            )
-        if self.corruption in FRACTION_NOISES and np.any(levels >= 1):
-            raise ValueError(
-                f"corruption_level is the fraction of corrupted inputs for "
-                f"corruption={self.corruption!r} and must be in [0, 1); got "
-                f"{self.corruption_level!r}."
-            )
-        self._emphasis_weights()
-        return np.broadcast_to(levels, (n_layers,)).tolist()
+    def _structure(self):
+        """The parameters that fix the network's shape."""
+        return {
+            "hidden_layer_sizes": check_layer_sizes(self.hidden_layer_sizes),
+            "activation": self.activation,
+            "loss": self.loss,
+            "tied_weights": self.tied_weights,
+            "stacking": self.stacking,
+        }
 
-    def _emphasis_weights(self):
-        emphasis = EMPHASIS_PRESETS.get(self.emphasis, self.emphasis)
-        if emphasis is None:
-            return None
-        if (
-            len(emphasis) != 2
-            or not all(isinstance(w, Real) and np.isfinite(w) for w in emphasis)
-            or min(emphasis) < 0
-            or sum(emphasis) == 0
-        ):
-            raise ValueError(
-                "emphasis must be 'full', 'double', None or a tuple (alpha, beta) of "
-                f"non-negative weights, not both zero; got {self.emphasis!r}."
-            )
-        if self.corruption == "gaussian":
-            raise ValueError(
-                "emphasis weighs corrupted against untouched inputs, but "
-                "corruption='gaussian' touches every input. Use emphasis=None, or a "
-                "corruption among 'mask', 'salt_and_pepper', 'swap'."
-            )
-        return tuple(float(w) for w in emphasis)
-
-    def _build_net(self, n_features):
+    def _new_net(self, n_features, early_stopping):
         rng = check_random_state(self.random_state)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=3)
-        init_seed, noise_seed, shuffle_seed = (int(s) for s in seeds)
+        init_seed, noise_seed, shuffle_seed, split_seed = (
+            int(s) for s in rng.randint(np.iinfo(np.int32).max, size=4)
+        )
+        self._shape = self._structure()
+        self._split_seed = split_seed
+        self._feature_ranges = {}
+        # What a saved model needs to rebuild its net; plain values only.
+        self._net_config = {
+            "module__n_features": n_features,
+            "module__hidden_layer_sizes": self._shape["hidden_layer_sizes"],
+            "module__activation": self.activation,
+            "module__input_output": "sigmoid" if self.loss == "bce" else "identity",
+            "module__tied_weights": self.tied_weights,
+            "module__init_seed": init_seed,
+            "criterion__emphasis": check_emphasis(self.emphasis, self.corruption),
+            "input_loss": self.loss,
+            "noise_seed": noise_seed,
+            "shuffle_seed": shuffle_seed,
+            "device": resolve_device(self.device),
+        }
+        return self._make_net(self._net_config, early_stopping)
+
+    def _make_net(self, config, early_stopping):
         net = DenoisingAutoencoderNet(
             module=StackedDenoisingAutoencoder,
-            module__n_features=n_features,
-            module__hidden_layer_sizes=self._layer_sizes(),
-            module__activation=self.activation,
-            module__input_output="sigmoid" if self.loss == "bce" else "identity",
-            module__tied_weights=self.tied_weights,
-            module__init_seed=init_seed,
-            criterion__emphasis=self._emphasis_weights(),
-            input_loss=self.loss,
-            noise_seed=noise_seed,
-            shuffle_seed=shuffle_seed,
             optimizer=torch.optim.Adam,
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=None,
-            device=resolve_device(self.device),
+            callbacks=self._net_callbacks(early_stopping),
             verbose=self.verbose,
+            **config,
         )
         return net.initialize()
 
-    def _train(self, net, X, epochs):
+    def _continued_net(self, early_stopping):
+        check_warm_structure(self._shape, self._structure())
+        net = self.net_
+        # The training knobs may change between calls; the shape may not.
+        net.set_params(
+            lr=self.lr,
+            batch_size=self.batch_size,
+            verbose=self.verbose,
+            callbacks=self._net_callbacks(early_stopping),
+        )
+        return net
+
+    def _net_callbacks(self, early_stopping):
+        callbacks = [("divergence_guard", DivergenceGuard())]
+        if early_stopping:
+            stopper = EarlyStopping(
+                monitor="valid_loss",
+                patience=self.n_iter_no_change,
+                threshold=self.tol,
+                threshold_mode="abs",
+                load_best=True,
+            )
+            callbacks.append(("early_stopping", stopper))
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        # A copy: fitting must not change the user's objects (nor share their
+        # state between the folds of a grid search).
+        return callbacks + copy.deepcopy(list(self.callbacks or []))
+
+    def _train(self, net, X, epochs, validate):
         """Run ``epochs`` epochs of every stage: each layer in turn (greedy) or the
         whole stack at once (joint)."""
-        levels = self._layer_levels()
-        data = RowData(X, net.device)
+        levels = self._levels()
+        train, valid = self._split(RowData(X, net.device), validate)
         stages = [None] if self.stacking == "joint" else range(len(levels))
-        for layer in stages:
-            level = levels[layer or 0]
-            net.begin_stage(layer, self._corrupter(layer, data, net.device), level)
-            net.partial_fit(data, epochs=epochs)
-            if layer is not None and layer + 1 < len(levels):
-                data = RowData(self._layer_codes(net, data, layer), net.device)
-        # The stage's corruption may hold device tensors: keep none in the model.
-        net.begin_stage(None, corrupt=None, level=0.0)
+        try:
+            for layer in stages:
+                corrupt = self._corrupter(layer, train, net.device)
+                net.begin_stage(layer, corrupt, levels[layer or 0], valid)
+                outcome = net.train_stage(train, epochs)
+                if outcome in ("diverged", "interrupted"):
+                    self._warn_stopped(outcome, net, layer)
+                    break
+                if layer is not None and layer + 1 < len(levels):
+                    train = self._layer_codes(net, train, layer)
+                    valid = valid and self._layer_codes(net, valid, layer)
+        finally:
+            net.end_stage()
+
+    def _split(self, data, validate):
+        """(train, valid) rows; the same split at every call for the same data."""
+        if not validate:
+            return data, None
+        n_valid = max(1, round(self.validation_fraction * len(data)))
+        if n_valid >= len(data):
+            raise ValueError(
+                f"early_stopping holds out {n_valid} of {len(data)} rows for "
+                "validation, leaving none to train on. Use more rows, a smaller "
+                "validation_fraction, or early_stopping=False."
+            )
+        generator = torch.Generator().manual_seed(self._split_seed)
+        order = torch.randperm(len(data), generator=generator)
+        return data.subset(order[n_valid:]), data.subset(order[:n_valid])
 
     def _corrupter(self, layer, data, device):
         if callable(self.corruption):
@@ -429,16 +508,17 @@ class DenoisingAutoencoderTransformer(
             return noise
         # Salt and pepper needs each feature's range; partial_fit widens it.
         key = layer or 0
-        low, high = data.column_range()
         ranges = getattr(self, "_feature_ranges", {})
+        low, high = data.column_range()
         if key in ranges:
             low, high = (
-                torch.minimum(low, ranges[key][0]),
-                torch.maximum(high, ranges[key][1]),
+                np.minimum(low, ranges[key][0]),
+                np.maximum(high, ranges[key][1]),
             )
         # A new dict, not an update: a failed call restores the old one.
         self._feature_ranges = {**ranges, key: (low, high)}
-        return partial(noise, low=low.to(device), high=high.to(device))
+        as_tensor = partial(torch.as_tensor, device=device)
+        return partial(noise, low=as_tensor(low), high=as_tensor(high))
 
     @staticmethod
     def _layer_codes(net, data, layer):
@@ -452,14 +532,63 @@ class DenoisingAutoencoderTransformer(
             for batch in BatchIterator(data, _INFERENCE_BATCH_SIZE):
                 codes[start : start + len(batch)] = encoder.encode(batch)
                 start += len(batch)
-        return codes
+        return RowData(codes, net.device)
+
+    def _warn_stopped(self, outcome, net, layer):
+        epoch = len(net.history)
+        untrained = ""
+        if layer is not None and layer + 1 < len(self._shape["hidden_layer_sizes"]):
+            untrained = f" Layers above layer {layer} were not trained."
+        if outcome == "diverged":
+            bad_loss = dict(net.callbacks_)["divergence_guard"].bad_loss_
+            message = (
+                f"Training diverged in epoch {epoch}: the loss became {bad_loss}. "
+                "Training stopped and the weights of the last epoch that ended "
+                f"finite were restored. Lower lr (now {self.lr}) or scale X (e.g. "
+                "StandardScaler or MinMaxScaler)."
+            )
+            warnings.warn(message + untrained, ConvergenceWarning, stacklevel=4)
+        else:
+            message = (
+                f"Training was interrupted (KeyboardInterrupt) in epoch {epoch}. "
+                "The model keeps the weights it had reached and is usable; continue "
+                "with partial_fit, or fit with warm_start=True."
+            )
+            warnings.warn(message + untrained, UserWarning, stacklevel=4)
 
     def _set_fitted(self, net):
         self.net_ = net
         self.device_ = net.device
-        self.n_iter_ = len(net.history)
-        self.loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
-        self._n_features_out = self._layer_sizes()[-1]
+        done = [row for row in net.history if "train_loss" in row]
+        self.n_iter_ = len(done)
+        self.loss_curve_ = [float(row["train_loss"]) for row in done]
+        self.validation_scores_ = (
+            [-float(row["valid_loss"]) for row in done if "valid_loss" in row]
+            if self.early_stopping
+            else None
+        )
+        self._n_features_out = self._shape["hidden_layer_sizes"][-1]
+
+    # -- persistence ----------------------------------------------------------
+
+    def __getstate__(self):
+        # The net travels as numpy arrays and plain values (see _persistence).
+        state = dict(super().__getstate__())
+        net = state.pop("net_", None)
+        if net is not None:
+            state["_net_state"] = net_state(net)
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_net_state", None)
+        super().__setstate__(state)
+        if saved is not None:
+            config = dict(self._net_config)
+            config["device"] = load_device(self._net_config["device"])
+            net = self._make_net(config, early_stopping=False)
+            same_device = config["device"] == self._net_config["device"]
+            self.net_ = restore_net(net, saved, same_device)
+            self.device_ = config["device"]
 
     # -- inference ------------------------------------------------------------
 

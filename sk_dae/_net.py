@@ -15,6 +15,8 @@ each layer keeps its own moments across stages and ``partial_fit`` calls.
 
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping
+from skorch.helper import predefined_split
 
 from ._data import BatchIterator, RowData
 from ._loss import ReconstructionLoss
@@ -57,30 +59,57 @@ class DenoisingAutoencoderNet(NeuralNet):
 
     def initialize(self):
         super().initialize()
-        self.begin_stage(None, corrupt=None, level=0.0)
+        self.end_stage()
         self.noise_generator_ = torch.Generator(self.device).manual_seed(
             self.noise_seed
         )
         self.shuffle_generator_ = torch.Generator().manual_seed(self.shuffle_seed)
+        # Validation corrupts with the same noise at every epoch, so that the
+        # validation curve moves with the model, not with the noise draw.
+        self.valid_generator_ = torch.Generator(self.device)
         return self
 
     # -- stages ---------------------------------------------------------------
 
-    def begin_stage(self, layer, corrupt, level):
+    def begin_stage(self, layer, corrupt, level, valid=None):
         """Train ``layer`` (None: the whole stack) with ``corrupt`` at ``level``.
 
         ``corrupt(X, level, generator) -> (X_tilde, corrupted)`` is a function of
-        :mod:`sk_dae._noise`.
+        :mod:`sk_dae._noise`; ``valid`` holds the stage's validation rows, or None.
         """
         self.layer_ = layer
         self.corrupt_ = corrupt
         self.level_ = level
         bottom = layer is None or layer == 0
         self.loss_kind_ = self.input_loss if bottom else "mse"
+        self.train_split = None if valid is None else predefined_split(valid)
         return self
+
+    def end_stage(self):
+        """Drop what the stage held (device tensors, validation rows)."""
+        return self.begin_stage(None, corrupt=None, level=0.0)
+
+    def train_stage(self, data, epochs):
+        """Run up to ``epochs`` epochs; return why training stopped: ``"done"``,
+        ``"early_stopped"``, ``"diverged"`` or ``"interrupted"`` (Ctrl-C)."""
+        epochs_before = len(self.history)
+        # skorch's partial_fit passes extra keywords on to fit_loop(epochs=...).
+        self.partial_fit(data, epochs=epochs)
+        if len(self.history) - epochs_before >= epochs:
+            return "done"
+        callbacks = [cb for _, cb in self.callbacks_]
+        if any(getattr(cb, "diverged_", False) for cb in callbacks):
+            return "diverged"
+        if any(
+            isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience
+            for cb in callbacks
+        ):
+            return "early_stopped"
+        return "interrupted"
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        self.valid_generator_.manual_seed(self.noise_seed + 1)
         # Greedy stacks run one stage per layer: say which layer each epoch trained.
         self.history.record("layer", self.layer_)
 
@@ -116,7 +145,7 @@ class DenoisingAutoencoderNet(NeuralNet):
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
         with torch.no_grad():
-            z, corrupted = self.denoise(batch, self.noise_generator_)
+            z, corrupted = self.denoise(batch, self.valid_generator_)
             loss = self.get_loss(z, batch, training=False, corrupted=corrupted)
         return {"loss": loss, "y_pred": z}
 

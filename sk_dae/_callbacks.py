@@ -1,0 +1,52 @@
+"""skorch callbacks that the estimator adds to every net."""
+
+import math
+
+import torch
+from skorch.callbacks import Callback
+
+
+def _finite(state_dict):
+    return all(bool(torch.isfinite(t).all()) for t in state_dict.values())
+
+
+class DivergenceGuard(Callback):
+    """Stop training when the loss or the weights stop being finite, and restore
+    the weights of the last epoch that ended finite.
+
+    Like skorch's ``EarlyStopping``, it ends ``fit_loop`` by raising
+    ``KeyboardInterrupt``; ``diverged_`` tells the estimator why training stopped.
+    The check reads the loss that skorch already copied to the host for the
+    history, so it adds no device synchronisation.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.diverged_ = False
+        self.bad_loss_ = None
+        self._snapshot = self._copy(net)
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        loss = net.history[
+            -1, "batches", -1, "train_loss" if training else "valid_loss"
+        ]
+        if not math.isfinite(loss):
+            self.diverged_, self.bad_loss_ = True, loss
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, net, **kwargs):
+        weights = self._copy(net)
+        if not _finite(weights):
+            self.diverged_, self.bad_loss_ = True, float("nan")
+            raise KeyboardInterrupt
+        self._snapshot = weights
+
+    def on_train_end(self, net, **kwargs):
+        if self.diverged_:
+            net.module_.load_state_dict(self._snapshot)
+            # Adam's moments may hold inf or NaN after the step that diverged.
+            net.initialize_optimizer()
+        self._snapshot = None
+
+    @staticmethod
+    def _copy(net):
+        return {k: v.detach().clone() for k, v in net.module_.state_dict().items()}

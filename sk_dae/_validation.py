@@ -1,0 +1,98 @@
+"""Checks that span several parameters or look at the data, with messages that
+say what to change. Single-parameter checks live in ``_parameter_constraints``."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._loss import EMPHASIS_PRESETS
+from ._noise import FRACTION_NOISES
+
+
+def check_unit_interval(X):
+    """``loss="bce"`` trains on targets in [0, 1] only."""
+    values = X.data if sp.issparse(X) else X
+    if values.size and (values.min() < 0 or values.max() > 1):
+        raise ValueError(
+            "loss='bce' (binary cross-entropy) needs inputs in [0, 1], but X has "
+            f"values in [{values.min():.4g}, {values.max():.4g}]. Scale X into "
+            "[0, 1] first (e.g. sklearn.preprocessing.MinMaxScaler in a Pipeline), "
+            "or use loss='mse'."
+        )
+
+
+def check_layer_sizes(hidden_layer_sizes):
+    """``hidden_layer_sizes`` as a tuple of positive ints."""
+    sizes = hidden_layer_sizes
+    sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+    if not sizes or not all(
+        isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes
+    ):
+        raise ValueError(
+            "hidden_layer_sizes must be a positive int or a non-empty sequence of "
+            f"positive ints, one per layer; got {hidden_layer_sizes!r}."
+        )
+    return sizes
+
+
+def check_levels(corruption_level, n_layers, corruption, stacking):
+    """One corruption level per layer, as a list of floats."""
+    levels = np.atleast_1d(np.asarray(corruption_level, dtype=float))
+    if levels.ndim != 1 or len(levels) not in (1, n_layers):
+        raise ValueError(
+            "corruption_level must be a float or one value per hidden layer "
+            f"({n_layers}); got {corruption_level!r}."
+        )
+    if stacking == "joint" and len(levels) > 1:
+        raise ValueError(
+            "stacking='joint' corrupts the input only: give corruption_level as a "
+            "single float. Per-layer levels apply to stacking='greedy'."
+        )
+    if not np.all(np.isfinite(levels)) or np.any(levels < 0):
+        raise ValueError(
+            f"corruption_level must be finite and >= 0; got {corruption_level!r}."
+        )
+    if corruption in FRACTION_NOISES and np.any(levels >= 1):
+        raise ValueError(
+            "corruption_level is the fraction of corrupted inputs for "
+            f"corruption={corruption!r} and must be in [0, 1); got "
+            f"{corruption_level!r}."
+        )
+    return np.broadcast_to(levels, (n_layers,)).tolist()
+
+
+def check_emphasis(emphasis, corruption):
+    """Emphasis weights ``(alpha, beta)``, or None."""
+    weights = EMPHASIS_PRESETS.get(emphasis, emphasis)
+    if weights is None:
+        return None
+    if (
+        len(weights) != 2
+        or not all(isinstance(w, Real) and np.isfinite(w) for w in weights)
+        or min(weights) < 0
+        or sum(weights) == 0
+    ):
+        raise ValueError(
+            "emphasis must be 'full', 'double', None or a tuple (alpha, beta) of "
+            f"non-negative weights, not both zero; got {emphasis!r}."
+        )
+    if corruption == "gaussian":
+        raise ValueError(
+            "emphasis weighs corrupted against untouched inputs, but "
+            "corruption='gaussian' touches every input. Use emphasis=None, or a "
+            "corruption among 'mask', 'salt_and_pepper', 'swap'."
+        )
+    return tuple(float(w) for w in weights)
+
+
+def check_warm_structure(saved, current):
+    """A warm start or ``partial_fit`` must keep the network's shape."""
+    changed = [k for k in current if saved[k] != current[k]]
+    if changed:
+        detail = ", ".join(f"{k}: {saved[k]!r} -> {current[k]!r}" for k in changed)
+        raise ValueError(
+            f"Cannot continue training after changing {detail}: the fitted network "
+            "has another shape. Set these back, or refit from scratch with "
+            "warm_start=False (fit) instead of partial_fit."
+        )
