@@ -1,0 +1,117 @@
+"""Figures shared by the benchmark scripts (matplotlib, written as PNG files)."""
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed: the scripts only write files
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _image_side(n_features):
+    side = math.isqrt(n_features)
+    return side if side * side == n_features else None
+
+
+def accuracy_bars(results, path, title):
+    """Grouped bars: test accuracy of each extractor under each classifier."""
+    extractors = list(dict.fromkeys(r["extractor"] for r in results))
+    classifiers = list(dict.fromkeys(r["classifier"] for r in results))
+    acc = {(r["extractor"], r["classifier"]): r["accuracy"] for r in results}
+    fig, ax = plt.subplots(figsize=(1.6 * len(extractors) + 2, 4))
+    width = 0.8 / len(classifiers)
+    for k, clf in enumerate(classifiers):
+        x = np.arange(len(extractors)) + k * width
+        values = [acc[(e, clf)] for e in extractors]
+        bars = ax.bar(x, values, width, label=clf)
+        ax.bar_label(bars, fmt="%.3f", fontsize=7, rotation=90, padding=2)
+    all_values = list(acc.values())
+    ax.set_ylim(max(0.0, min(all_values) - 0.05), max(all_values) + 0.04)
+    ax.set_xticks(np.arange(len(extractors)) + width * (len(classifiers) - 1) / 2)
+    ax.set_xticklabels(extractors, rotation=15, fontsize=8)
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def filters(weight, path, title, n_max=100):
+    """First-layer filters (rows of the encoder weight) as a grid of images."""
+    side = _image_side(weight.shape[1])
+    if side is None:
+        return False
+    n = min(n_max, weight.shape[0])
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.6, rows * 0.6 + 0.4))
+    for k, ax in enumerate(np.ravel(axes)):
+        ax.axis("off")
+        if k < n:
+            w = weight[k].reshape(side, side)
+            lim = np.abs(w).max() or 1.0
+            ax.imshow(w, cmap="gray", vmin=-lim, vmax=lim)
+    fig.suptitle(title, fontsize=8)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def reconstructions(clean, corrupted, restored, path, title):
+    """Three rows of images: clean, corrupted, reconstructed from the corrupted."""
+    side = _image_side(clean.shape[1])
+    if side is None:
+        return False
+    n = len(clean)
+    fig, axes = plt.subplots(3, n, figsize=(n * 0.9, 3.2))
+    labels = ("clean", "corrupted", "reconstructed")
+    for row, (images, label) in enumerate(
+        zip((clean, corrupted, restored), labels, strict=True)
+    ):
+        for k in range(n):
+            ax = axes[row, k]
+            ax.imshow(images[k].reshape(side, side), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row, 0].set_ylabel(label, fontsize=8)
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def loss_curves(curves, path, title):
+    """Training (and validation) loss per epoch, one line per named curve."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for name, values in curves.items():
+        ax.plot(np.arange(1, len(values) + 1), values, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("denoising loss")
+    ax.set_yscale("log")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def accuracy_vs_level(cv_results, path, title):
+    """Cross-validated accuracy against corruption level, one line per noise."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for noise, points in cv_results.items():
+        points = sorted(points)
+        levels = [p[0] for p in points]
+        means = np.array([p[1] for p in points])
+        stds = np.array([p[2] for p in points])
+        ax.errorbar(levels, means, yerr=stds, marker="o", capsize=3, label=noise)
+    ax.set_xlabel("corruption level (fraction corrupted; std for gaussian)")
+    ax.set_ylabel("cross-validated accuracy")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

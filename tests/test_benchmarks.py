@@ -1,0 +1,116 @@
+"""Smoke runs of the benchmark scripts on tiny settings: each produces its table,
+a well-formed JSON and readable PNG files."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_datasets import write_idx_folder
+
+pytest.importorskip("matplotlib")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(script, *args):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def _assert_png(path):
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 1000
+
+
+def test_compare_features_on_digits(tmp_path):
+    out = _run("compare_features.py", "--max-epochs", "2", "--out", str(tmp_path))
+    assert "| DAE reference |" in out and "| PCA(" in out and "| RBM(" in out
+    report = json.loads((tmp_path / "digits" / "compare_features.json").read_text())
+    assert report["n_test"] == 540
+    extractors = {r["extractor"] for r in report["results"]}
+    assert {"raw pixels", "DAE recommended", "DAE reference"} <= extractors
+    assert len(report["results"]) == 2 * len(extractors)
+    assert all(0 <= r["accuracy"] <= 1 for r in report["results"])
+    assert report["environment"]["torch"]
+    for name in report["figures"]:
+        _assert_png(tmp_path / "digits" / name)
+    assert {"accuracy.png", "filters.png", "reconstructions.png"} <= set(
+        report["figures"]
+    )
+
+
+def test_compare_features_on_an_idx_folder(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    write_idx_folder(data, n_train=60, n_test=20, side=28)
+    out = _run(
+        "compare_features.py",
+        "--dataset",
+        "fashion-mnist",
+        "--data-dir",
+        str(data),
+        "--n-train",
+        "40",
+        "--max-epochs",
+        "1",
+        "--skip",
+        "svc",
+        "--out",
+        str(tmp_path),
+    )
+    assert "40 training rows, 20 test rows" in out
+    report = json.loads(
+        (tmp_path / "fashion-mnist" / "compare_features.json").read_text()
+    )
+    assert {r["classifier"] for r in report["results"]} == {"linear probe"}
+
+
+def test_compare_features_missing_data_says_how_to_get_it(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "compare_features.py"),
+            "--dataset",
+            "fashion-mnist",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "apt-get install dataset-fashion-mnist" in result.stderr
+
+
+def test_corruption_grid_on_digits(tmp_path):
+    out = _run(
+        "corruption_grid.py",
+        "--max-epochs",
+        "1",
+        "--levels",
+        "0",
+        "0.3",
+        "--noises",
+        "mask",
+        "swap",
+        "--cv",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
+    assert "| mask |" in out and "| swap |" in out
+    report = json.loads((tmp_path / "digits" / "corruption_grid.json").read_text())
+    assert set(report["points"]) == {"mask", "swap"}
+    assert all(len(points) == 2 for points in report["points"].values())
+    _assert_png(tmp_path / "digits" / "corruption_grid.png")
