@@ -439,6 +439,13 @@ class DenoisingAutoencoderTransformer(
     def _continued_net(self, early_stopping):
         check_warm_structure(self._shape, self._structure())
         net = self.net_
+        device = resolve_device(self.device)
+        if device != net.device:
+            raise ValueError(
+                f"Cannot continue training on device {device!r}: the fitted network "
+                f"lives on {net.device!r}. Set device={net.device!r}, or refit from "
+                "scratch with warm_start=False."
+            )
         # The training knobs may change between calls; the shape may not.
         net.set_params(
             lr=self.lr,
@@ -446,6 +453,9 @@ class DenoisingAutoencoderTransformer(
             verbose=self.verbose,
             callbacks=self._net_callbacks(early_stopping),
         )
+        emphasis = check_emphasis(self.emphasis, self.corruption)
+        net.criterion_.emphasis = emphasis
+        self._net_config = {**self._net_config, "criterion__emphasis": emphasis}
         return net
 
     def _net_callbacks(self, early_stopping):

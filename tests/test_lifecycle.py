@@ -143,7 +143,9 @@ def test_early_stopping_needs_rows_to_train_on():
 
 def test_verbose_zero_prints_nothing(capfd):
     _dae(hidden_layer_sizes=(8, 4), early_stopping=True).fit(X_UNIT)
-    _dae().partial_fit(X_UNIT)
+    dae = _dae().partial_fit(X_UNIT)
+    dae.partial_fit(X_UNIT)
+    dae.set_params(warm_start=True).fit(X_UNIT)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
 
@@ -178,6 +180,16 @@ def test_warm_start_continues_and_lowers_the_loss():
     # init and ended at the first fit's weights.
     assert not torch.equal(weights, dae.net_.module_.layers[0].weight)
     assert dae.loss_curve_[3] < dae.loss_curve_[0]
+
+
+def test_training_knobs_may_change_between_warm_fits():
+    dae = _dae().fit(X_UNIT)
+    dae.set_params(warm_start=True, emphasis="full", lr=0.01, corruption="swap")
+    dae.fit(X_UNIT)
+    assert dae.net_.criterion_.emphasis == (1.0, 0.0)
+    assert dae.net_.optimizer_.param_groups[0]["lr"] == 0.01
+    restored = pickle.loads(pickle.dumps(dae))
+    assert restored.net_.criterion_.emphasis == (1.0, 0.0)
 
 
 def test_warm_start_on_an_unfitted_model_is_a_plain_fit():
