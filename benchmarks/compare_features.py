@@ -102,14 +102,13 @@ def parse_args(argv=None):
 
 
 def load(args):
-    X_train, y_train, X_test, y_test = load_dataset(
-        args.dataset, args.data_dir, download=args.download
+    return load_dataset(
+        args.dataset,
+        args.data_dir,
+        download=args.download,
+        n_train=args.n_train,
+        random_state=args.seed,
     )
-    if args.n_train is not None and args.n_train < len(X_train):
-        rng = np.random.default_rng(args.seed)
-        rows = np.sort(rng.choice(len(X_train), args.n_train, replace=False))
-        X_train, y_train = X_train[rows], y_train[rows]
-    return X_train, y_train, X_test, y_test
 
 
 def extractors(args, n_samples, n_features):

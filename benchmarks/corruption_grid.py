@@ -15,7 +15,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import plots
 from env_info import environment, machine_line
 from sklearn.linear_model import LogisticRegression
@@ -72,10 +71,13 @@ def main(argv=None):
     out = Path(args.out) / args.dataset
     out.mkdir(parents=True, exist_ok=True)
     args.device = resolve_device(args.device)
-    X, y, _, _ = load_dataset(args.dataset, args.data_dir, download=args.download)
-    if args.n_train is not None and args.n_train < len(X):
-        rows = np.random.default_rng(args.seed).choice(len(X), args.n_train, False)
-        X, y = X[np.sort(rows)], y[np.sort(rows)]
+    X, y, _, _ = load_dataset(
+        args.dataset,
+        args.data_dir,
+        download=args.download,
+        n_train=args.n_train,
+        random_state=args.seed,
+    )
     grid = [
         {"dae__corruption": [noise], "dae__corruption_level": args.levels}
         for noise in args.noises

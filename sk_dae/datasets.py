@@ -168,15 +168,26 @@ def load_digits_split(test_size=0.3, random_state=0):
     return X_train, y_train, X_test, y_test
 
 
-def load_dataset(name, data_dir=None, *, download=False):
+def load_dataset(name, data_dir=None, *, download=False, n_train=None, random_state=0):
     """``(X_train, y_train, X_test, y_test)`` of ``"digits"``,
-    ``"fashion-mnist"`` or ``"mnist"``."""
+    ``"fashion-mnist"`` or ``"mnist"``.
+
+    ``n_train`` keeps a subset of the training rows drawn with ``random_state``
+    (in their original order); the test set is always whole.
+    """
     if name == "digits":
-        return load_digits_split()
-    if name == "fashion-mnist":
-        return load_fashion_mnist(data_dir)
-    if name == "mnist":
-        return load_mnist(data_dir, download=download)
-    raise ValueError(
-        f"Unknown dataset {name!r}; use 'digits', 'fashion-mnist' or 'mnist'."
-    )
+        data = load_digits_split()
+    elif name == "fashion-mnist":
+        data = load_fashion_mnist(data_dir)
+    elif name == "mnist":
+        data = load_mnist(data_dir, download=download)
+    else:
+        raise ValueError(
+            f"Unknown dataset {name!r}; use 'digits', 'fashion-mnist' or 'mnist'."
+        )
+    X_train, y_train, X_test, y_test = data
+    if n_train is not None and n_train < len(X_train):
+        rng = np.random.default_rng(random_state)
+        rows = np.sort(rng.choice(len(X_train), n_train, replace=False))
+        X_train, y_train = X_train[rows], y_train[rows]
+    return X_train, y_train, X_test, y_test

@@ -114,3 +114,18 @@ def test_corruption_grid_on_digits(tmp_path):
     assert set(report["points"]) == {"mask", "swap"}
     assert all(len(points) == 2 for points in report["points"].values())
     _assert_png(tmp_path / "digits" / "corruption_grid.png")
+
+
+def test_speed_smoke(tmp_path):
+    out = _run("speed.py", "--smoke", "--out", str(tmp_path))
+    assert "| MLPRegressor |" in out and "| hand-written torch loop |" in out
+    report = json.loads((tmp_path / "speed.json").read_text())
+    seconds = report["cpu_seconds_per_epoch"]
+    assert set(seconds) == {
+        "sk_dae",
+        "MLPRegressor",
+        "skorch NeuralNetRegressor",
+        "hand-written torch loop",
+    }
+    assert all(s > 0 for s in seconds.values())
+    assert report["transform_seconds"]["pca"] > 0

@@ -108,6 +108,16 @@ def test_digits_split_is_seeded_stratified_and_scaled():
     assert set(np.unique(y_test)) == set(range(10))
 
 
+def test_load_dataset_subsets_training_rows_only(tmp_path):
+    write_idx_folder(tmp_path, n_train=12, n_test=5)
+    full = load_dataset("mnist", tmp_path)
+    a = load_dataset("mnist", tmp_path, n_train=7, random_state=1)
+    b = load_dataset("mnist", tmp_path, n_train=7, random_state=1)
+    assert a[0].shape == (7, 16) and a[2].shape == (5, 16)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert all(any(np.array_equal(row, r) for r in full[0]) for row in a[0])
+
+
 def test_unknown_dataset_name():
     with pytest.raises(ValueError, match="Unknown dataset"):
         load_dataset("cifar")

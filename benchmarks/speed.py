@@ -1,0 +1,235 @@
+"""How fast is training and featurization, against the obvious peers?
+
+Side by side on the same data and setting (the reference 784-100-784, sigmoid,
+masking 0.3, squared error, Adam, batch 100), seconds per training epoch of:
+
+- ``DenoisingAutoencoderTransformer.fit`` (this project);
+- scikit-learn's ``MLPRegressor`` trained from corrupted X to X;
+- skorch's ``NeuralNetRegressor`` on the same torch module, default data path;
+- the minimal hand-written torch loop of ``reference_loop.py``;
+
+the time of ``transform`` against ``PCA.transform`` at the same width, and the
+peak memory that ``fit`` adds beyond the training data. Medians over the
+measured epochs, after one warm-up epoch. Prints the ratios (this project over
+each peer) and writes ``speed.json``. With CUDA, also samples per second on the
+GPU and the share of the GPU's measured matrix-product throughput that training
+reaches at batch 4096 and 784-1000-784.
+
+    python benchmarks/speed.py                    # Fashion-MNIST train set
+    python benchmarks/speed.py --smoke            # seconds, synthetic data
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from env_info import environment, machine_line
+from reference_loop import Autoencoder, train_epochs
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPRegressor
+from skorch import NeuralNetRegressor
+
+from sk_dae import DenoisingAutoencoderTransformer
+from sk_dae.datasets import load_fashion_mnist
+
+WIDTH, LEVEL, BATCH = 100, 0.3, 100
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n-rows", type=int, default=60000)
+    parser.add_argument("--epochs", type=int, default=3, help="measured epochs")
+    parser.add_argument("--data-dir", help="Fashion-MNIST IDX folder")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny synthetic run for CI"
+    )
+    parser.add_argument("--out", default="results", help="output folder")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.n_rows, args.epochs = 1000, 1
+    return args
+
+
+def load_rows(args):
+    """Fashion-MNIST training rows, or uniform noise of the same shape."""
+    if not args.smoke:
+        try:
+            return load_fashion_mnist(args.data_dir)[0][: args.n_rows], "fashion-mnist"
+        except FileNotFoundError as exc:
+            print(f"{exc}\nUsing synthetic data instead.", file=sys.stderr)
+    rng = np.random.default_rng(0)
+    return rng.random((args.n_rows, 784), dtype=np.float32), "synthetic"
+
+
+def time_sk_dae(X, epochs, device="cpu"):
+    dae = DenoisingAutoencoderTransformer(
+        hidden_layer_sizes=(WIDTH,),
+        corruption_level=LEVEL,
+        batch_size=BATCH,
+        max_epochs=epochs + 1,
+        device=device,
+        random_state=0,
+    ).fit(X)
+    # skorch's EpochTimer records each epoch's duration; skip the warm-up one.
+    return statistics.median(dae.net_.history[1:, "dur"])
+
+
+def time_mlp(X, epochs):
+    mask = np.random.default_rng(0).random(X.shape) >= LEVEL
+    X_tilde = X * mask
+    mlp = MLPRegressor(
+        hidden_layer_sizes=(WIDTH,),
+        activation="logistic",
+        solver="adam",
+        batch_size=BATCH,
+        max_iter=epochs,
+        tol=0,
+        n_iter_no_change=10**6,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        mlp.fit(X_tilde, X)
+    return (time.perf_counter() - start) / epochs
+
+
+def time_skorch(X, epochs):
+    mask = np.random.default_rng(0).random(X.shape) >= LEVEL
+    X_tilde = (X * mask).astype(np.float32)
+    net = NeuralNetRegressor(
+        Autoencoder,
+        module__n_features=X.shape[1],
+        module__width=WIDTH,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        batch_size=BATCH,
+        max_epochs=epochs + 1,
+        train_split=None,
+        iterator_train__shuffle=True,
+        verbose=0,
+    ).fit(X_tilde, X)
+    return statistics.median(net.history[1:, "dur"])
+
+
+def time_reference(X, epochs, device="cpu"):
+    X_t = torch.from_numpy(X).to(device)
+    train_epochs(X_t, WIDTH, epochs=1)  # warm-up
+    durations = []
+    for k in range(epochs):
+        start = time.perf_counter()
+        train_epochs(X_t, WIDTH, epochs=1, seed=k)
+        if device != "cpu":
+            torch.cuda.synchronize()
+        durations.append(time.perf_counter() - start)
+    return statistics.median(durations)
+
+
+def time_transform(X, repeats=3):
+    dae = DenoisingAutoencoderTransformer(
+        hidden_layer_sizes=(WIDTH,), max_epochs=1, random_state=0, device="cpu"
+    ).fit(X[:2000])
+    pca = PCA(WIDTH, random_state=0).fit(X[:2000])
+    out = {}
+    for name, model in (("sk_dae", dae), ("pca", pca)):
+        durations = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model.transform(X)
+            durations.append(time.perf_counter() - start)
+        out[name] = statistics.median(durations)
+    return out
+
+
+def _peak_rss_during(fn):
+    """Peak resident memory that ``fn()`` adds (Linux), in bytes; None elsewhere."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+    except OSError:
+        fn()
+        return None
+
+    def read(field):
+        with open("/proc/self/status") as status:
+            line = next(line for line in status if line.startswith(field))
+        return int(line.split()[1]) * 1024
+
+    before = read("VmRSS")
+    fn()
+    return read("VmHWM") - before
+
+
+def fit_memory(X):
+    """Peak memory added by a one-epoch fit, on float32 and on float64 input."""
+    out = {}
+    for dtype in (np.float32, np.float64):
+        Xd = X.astype(dtype)
+
+        def fit(Xd=Xd):
+            DenoisingAutoencoderTransformer(
+                hidden_layer_sizes=(WIDTH,), max_epochs=1, random_state=0, device="cpu"
+            ).fit(Xd)
+
+        out[np.dtype(dtype).name] = {
+            "data_bytes": Xd.nbytes,
+            "peak_added_bytes": _peak_rss_during(fit),
+        }
+    return out
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    X, source = load_rows(args)
+    env = environment("cpu")
+    seconds = {
+        "sk_dae": time_sk_dae(X, args.epochs),
+        "MLPRegressor": time_mlp(X, args.epochs),
+        "skorch NeuralNetRegressor": time_skorch(X, args.epochs),
+        "hand-written torch loop": time_reference(X, args.epochs),
+    }
+    transform = time_transform(X)
+    memory = fit_memory(X)
+    report = {
+        "data": source,
+        "shape": list(X.shape),
+        "setting": {"width": WIDTH, "level": LEVEL, "batch_size": BATCH},
+        "cpu_seconds_per_epoch": seconds,
+        "ratios_sk_dae_over": {k: seconds["sk_dae"] / v for k, v in seconds.items()},
+        "transform_seconds": transform,
+        "transform_ratio_over_pca": transform["sk_dae"] / transform["pca"],
+        "fit_memory": memory,
+        "environment": env,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "speed.json").write_text(json.dumps(report, indent=2))
+    print(f"### Seconds per epoch, {source} {X.shape[0]} x {X.shape[1]}\n")
+    print("| trainer | s / epoch | sk_dae / this |")
+    print("|---|---|---|")
+    for name, s in seconds.items():
+        print(f"| {name} | {s:.3f} | {seconds['sk_dae'] / s:.2f} |")
+    print(
+        f"\ntransform of {X.shape[0]} rows: sk_dae {transform['sk_dae']:.3f} s, "
+        f"PCA({WIDTH}) {transform['pca']:.3f} s, ratio "
+        f"{report['transform_ratio_over_pca']:.2f}"
+    )
+    for dtype, m in memory.items():
+        if m["peak_added_bytes"] is not None:
+            print(
+                f"fit on {dtype} X ({m['data_bytes'] / 2**20:.0f} MiB): peak RSS "
+                f"+{m['peak_added_bytes'] / 2**20:.0f} MiB"
+            )
+    print(machine_line(env))
+    return report
+
+
+if __name__ == "__main__":
+    main()
