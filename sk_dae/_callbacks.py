@@ -16,8 +16,8 @@ class DivergenceGuard(Callback):
 
     Like skorch's ``EarlyStopping``, it ends ``fit_loop`` by raising
     ``KeyboardInterrupt``; ``diverged_`` tells the estimator why training stopped.
-    The check reads the loss that skorch already copied to the host for the
-    history, so it adds no device synchronisation.
+    The check reads the batch loss after skorch has copied it to the host for the
+    history, so it adds no waiting for the device.
     """
 
     def on_train_begin(self, net, **kwargs):

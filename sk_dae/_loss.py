@@ -30,8 +30,17 @@ class ReconstructionLoss(nn.Module):
         self.emphasis = emphasis
 
     def forward(self, output, target, kind="mse", corrupted=None):  # -> (B,)
+        """Per-sample losses; see :meth:`mean` for the batch loss of training."""
         loss = elementwise_loss(output, target, kind)
         if self.emphasis is not None and corrupted is not None:
             alpha, beta = self.emphasis
             loss = loss * (corrupted * (alpha - beta) + beta)
         return loss.mean(dim=1)
+
+    def mean(self, output, target, kind="mse", corrupted=None):
+        """The batch's mean loss; without emphasis, one fused kernel."""
+        if self.emphasis is None or corrupted is None:
+            if kind == "bce":
+                return F.binary_cross_entropy_with_logits(output, target)
+            return F.mse_loss(output, target)
+        return self(output, target, kind, corrupted).mean()

@@ -152,5 +152,4 @@ class DenoisingAutoencoderNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False, corrupted=None):
         """Mean denoising loss of the batch: reconstruction ``y_pred`` against the
         clean input ``y_true``; ``corrupted`` marks the components to emphasise."""
-        per_sample = self.criterion_(y_pred, y_true, self.loss_kind_, corrupted)
-        return per_sample.mean()
+        return self.criterion_.mean(y_pred, y_true, self.loss_kind_, corrupted)

@@ -15,15 +15,24 @@ import torch
 
 
 def _draw_mask(X, level, generator):
-    # One uniform draw per component: cheaper than torch.bernoulli on CPU.
-    u = torch.rand(X.shape, generator=generator, device=X.device, dtype=X.dtype)
-    return u < level
+    """Boolean (B, F) mask, each component True with probability ``level``.
+
+    Drawing random numbers is the costliest part of the noise on a CPU, where the
+    generator yields 32 bits per call. Here each component takes 16 bits of a
+    64-bit draw, compared with a 16-bit threshold: ``level`` is resolved to
+    1/65536, at less than half the cost of ``torch.rand(X.shape) < level``.
+    """
+    n = X.numel()
+    bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=X.device)
+    bits.random_(-(2**63), None, generator=generator)
+    threshold = -32768 + round(level * 65536)
+    return bits.view(torch.int16)[:n].view(X.shape) < threshold
 
 
 def mask_noise(X, level, generator):
     """Set a random fraction ``level`` of the components to zero."""
     corrupted = _draw_mask(X, level, generator)
-    return X.masked_fill(corrupted, 0.0), corrupted
+    return torch.where(corrupted, 0.0, X), corrupted
 
 
 def gaussian_noise(X, level, generator):
