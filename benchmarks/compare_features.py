@@ -38,7 +38,8 @@ from sk_dae._device import resolve_device
 from sk_dae._noise import NOISE_FUNCTIONS
 from sk_dae.datasets import load_dataset
 
-# The recommended DAE per dataset: the settings that the README reports.
+# The recommended DAE per dataset: the settings that the README reports. On
+# digits the reference setting was the best one tried.
 RECOMMENDED = {
     "digits": dict(
         hidden_layer_sizes=(100,),
@@ -48,12 +49,13 @@ RECOMMENDED = {
         loss="mse",
         max_epochs=30,
     ),
+    # Best of 10 settings tried on 10,000 training rows (benchmarks/README.md).
     "fashion-mnist": dict(
-        hidden_layer_sizes=(1000,),
-        activation="relu",
+        hidden_layer_sizes=(2000,),
+        activation="sigmoid",
         corruption="mask",
-        corruption_level=0.25,
-        loss="mse",
+        corruption_level=0.3,
+        loss="bce",
         max_epochs=30,
     ),
 }

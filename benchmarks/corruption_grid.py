@@ -42,7 +42,10 @@ def parse_args(argv=None):
     parser.add_argument("--levels", type=float, nargs="+", default=LEVELS)
     parser.add_argument("--noises", nargs="+", default=NOISES, choices=NOISES)
     parser.add_argument("--width", type=int, default=100, help="DAE code width")
-    parser.add_argument("--max-epochs", type=int, default=20)
+    parser.add_argument("--activation", default="sigmoid")
+    parser.add_argument("--loss", default="mse", choices=["mse", "bce"])
+    parser.add_argument("--max-epochs", type=int, default=50)
+    parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--classifier", default="svc", choices=["svc", "linear"])
     parser.add_argument("--cv", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=1)
@@ -55,7 +58,10 @@ def parse_args(argv=None):
 def pipeline(args):
     dae = DenoisingAutoencoderTransformer(
         hidden_layer_sizes=(args.width,),
+        activation=args.activation,
+        loss=args.loss,
         max_epochs=args.max_epochs,
+        lr=args.lr,
         random_state=args.seed,
         device=args.device,
     )

