@@ -45,7 +45,7 @@ WIDTH, LEVEL, BATCH = 100, 0.3, 100
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-rows", type=int, default=60000)
-    parser.add_argument("--epochs", type=int, default=3, help="measured epochs")
+    parser.add_argument("--epochs", type=int, default=5, help="measured epochs")
     parser.add_argument("--data-dir", help="Fashion-MNIST IDX folder")
     parser.add_argument(
         "--smoke", action="store_true", help="tiny synthetic run for CI"

@@ -101,8 +101,10 @@ class RowData:
                 index = index.numpy()
             batch = X[index]
             batch = batch.toarray() if sp.issparse(batch) else batch
-            # A copy of the batch: torch cannot wrap read-only arrays (memmaps).
-            batch = torch.from_numpy(np.array(batch, dtype=_NUMPY_DTYPES[self.dtype]))
+            batch = np.asarray(batch, dtype=_NUMPY_DTYPES[self.dtype])
+            if not batch.flags.writeable:  # torch cannot wrap read-only memory
+                batch = batch.copy()
+            batch = torch.from_numpy(batch)  # a view of X when it is float32 already
         return batch.to(self.device, dtype=self.dtype, non_blocking=True)
 
     def column_range(self):
