@@ -185,6 +185,53 @@ def fit_memory(X):
     return out
 
 
+def matmul_tflops(device, shape=(4096, 784, 1000), repeats=50):
+    """fp32 matrix-product throughput of the GPU, at the shapes training uses."""
+    m, k, n = shape
+    a = torch.randn(m, k, device=device)
+    b = torch.randn(k, n, device=device)
+    for _ in range(5):
+        a @ b
+    torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    torch.cuda.synchronize(device)
+    return 2 * m * k * n * repeats / (time.perf_counter() - start) / 1e12
+
+
+def gpu_report(X, epochs, cpu_epoch_s):
+    """Batch 100 against the CPU, and batch 4096 at 784-1000-784 against the
+    GPU's own matrix-product throughput."""
+    device = "cuda"
+    small = time_sk_dae(X, epochs, device=device)
+    dae = DenoisingAutoencoderTransformer(
+        hidden_layer_sizes=(1000,),
+        corruption_level=LEVEL,
+        batch_size=4096,
+        max_epochs=epochs + 1,
+        device=device,
+        random_state=0,
+    ).fit(X)
+    big = statistics.median(dae.net_.history[1:, "dur"])
+    # Per sample: 2 forward products and 3 backward ones (no input gradient),
+    # each 2 * 784 * 1000 flops.
+    flops_per_sample = 5 * 2 * X.shape[1] * 1000
+    achieved = flops_per_sample * len(X) / big / 1e12
+    peak = matmul_tflops(device)
+    return {
+        "gpu": torch.cuda.get_device_name(),
+        "batch100_seconds_per_epoch": small,
+        "batch100_speedup_over_cpu": cpu_epoch_s / small,
+        "batch100_samples_per_s": len(X) / small,
+        "batch4096_width1000_seconds_per_epoch": big,
+        "batch4096_samples_per_s": len(X) / big,
+        "batch4096_tflops": achieved,
+        "matmul_tflops": peak,
+        "share_of_matmul_throughput": achieved / peak,
+    }
+
+
 def main(argv=None):
     args = parse_args(argv)
     X, source = load_rows(args)
@@ -197,7 +244,11 @@ def main(argv=None):
     }
     transform = time_transform(X)
     memory = fit_memory(X)
+    gpu = None
+    if torch.cuda.is_available():
+        gpu = gpu_report(X, args.epochs, seconds["sk_dae"])
     report = {
+        "gpu": gpu,
         "data": source,
         "shape": list(X.shape),
         "setting": {"width": WIDTH, "level": LEVEL, "batch_size": BATCH},
@@ -227,6 +278,15 @@ def main(argv=None):
                 f"fit on {dtype} X ({m['data_bytes'] / 2**20:.0f} MiB): peak RSS "
                 f"+{m['peak_added_bytes'] / 2**20:.0f} MiB"
             )
+    if gpu:
+        print(
+            f"\nGPU {gpu['gpu']}: batch 100 {gpu['batch100_seconds_per_epoch']:.3f} "
+            f"s/epoch ({gpu['batch100_speedup_over_cpu']:.1f} x the CPU); batch "
+            f"4096, 784-1000-784: {gpu['batch4096_samples_per_s']:.0f} samples/s, "
+            f"{gpu['batch4096_tflops']:.1f} TFLOP/s = "
+            f"{gpu['share_of_matmul_throughput']:.0%} of the measured fp32 "
+            f"matrix-product throughput ({gpu['matmul_tflops']:.1f} TFLOP/s)"
+        )
     print(machine_line(env))
     return report
 
