@@ -6,10 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from test_datasets import write_idx_folder
-
-pytest.importorskip("matplotlib")
 
 ROOT = Path(__file__).resolve().parents[1]
 

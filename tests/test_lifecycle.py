@@ -328,7 +328,8 @@ def test_a_loaded_model_continues_training_exactly_as_the_original():
 
 
 def test_skops_round_trip_trusts_only_this_package(fitted):
-    skops_io = pytest.importorskip("skops.io")
+    import skops.io as skops_io
+
     data = skops_io.dumps(fitted)
     untrusted = skops_io.get_untrusted_types(data=data)
     assert untrusted == ["sk_dae._estimator.DenoisingAutoencoderTransformer"]
