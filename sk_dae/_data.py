@@ -60,7 +60,7 @@ class RowData:
         self.n_features = X.shape[1]
         self._index = None  # rows of a subset, see ``subset``
         if sp.issparse(X):
-            self._X = sp.csr_matrix(X, dtype=np.float32)
+            self._X = sp.csr_matrix(X, dtype=_NUMPY_DTYPES[dtype])
         elif isinstance(X, torch.Tensor):
             self._X = X
         elif resident:

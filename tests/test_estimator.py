@@ -206,6 +206,16 @@ def test_sparse_input_equals_dense(fmt):
     )
 
 
+def test_sparse_float64_transform_keeps_float64_precision():
+    dae = _dae().fit(X_UNIT)
+    X = X_UNIT + 1e-9  # a difference float32 would round away
+    np.testing.assert_array_equal(dae.transform(sp.csr_matrix(X)), dae.transform(X))
+
+
+def test_device_may_be_a_torch_device():
+    assert _dae(device=torch.device("cpu")).fit(X_UNIT).device_ == "cpu"
+
+
 def test_feature_names_and_pandas_output():
     df = pd.DataFrame(X_UNIT, columns=[f"px{i}" for i in range(64)])
     dae = _dae(hidden_layer_sizes=(5,)).set_output(transform="pandas").fit(df)
