@@ -30,6 +30,8 @@ from ._noise import NOISE_FUNCTIONS, user_noise
 from ._persistence import load_device, net_state, restore_net
 from ._validation import (
     check_emphasis,
+    check_finite_output,
+    check_float32_range,
     check_layer_sizes,
     check_levels,
     check_unit_interval,
@@ -376,6 +378,7 @@ class DenoisingAutoencoderTransformer(
         X = validate_data(
             self, X, reset=reset, accept_sparse=("csr", "csc"), dtype=_FLOAT_DTYPES
         )
+        check_float32_range(X)
         if self.loss == "bce":
             check_unit_interval(X)
         self._levels()  # the cross-parameter checks, before any training
@@ -607,7 +610,7 @@ class DenoisingAutoencoderTransformer(
 
     # -- inference ------------------------------------------------------------
 
-    def _map_batches(self, X, func, tail_shape):
+    def _map_batches(self, X, func, tail_shape, method):
         """Apply ``func(module, batch)`` to X batch by batch without gradients.
 
         The arithmetic runs in X's float dtype: float64 input gets a float64 copy
@@ -626,6 +629,7 @@ class DenoisingAutoencoderTransformer(
             for batch in BatchIterator(data, _INFERENCE_BATCH_SIZE):
                 out[start : start + len(batch)] = func(module, batch).cpu().numpy()
                 start += len(batch)
+        check_finite_output(out, method)
         return out
 
     def _validate_transform_input(self, X):
@@ -650,7 +654,7 @@ class DenoisingAutoencoderTransformer(
         """
         X = self._validate_transform_input(X)
         return self._map_batches(
-            X, lambda module, x: module.encode(x), (self._n_features_out,)
+            X, lambda module, x: module.encode(x), (self._n_features_out,), "transform"
         )
 
     def inverse_transform(self, X):
@@ -658,7 +662,7 @@ class DenoisingAutoencoderTransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, hidden_layer_sizes[-1])
+        X : {array-like, sparse matrix} of shape (n_samples, hidden_layer_sizes[-1])
             Codes, as returned by ``transform``.
 
         Returns
@@ -667,14 +671,17 @@ class DenoisingAutoencoderTransformer(
             The reconstruction, in the codes' float dtype.
         """
         check_is_fitted(self)
-        X = check_array(X, dtype=_FLOAT_DTYPES)
+        X = check_array(X, accept_sparse=("csr", "csc"), dtype=_FLOAT_DTYPES)
         if X.shape[1] != self._n_features_out:
             raise ValueError(
                 f"inverse_transform expects codes of width {self._n_features_out} "
                 f"(the output of transform), but X has {X.shape[1]} columns."
             )
         return self._map_batches(
-            X, lambda module, h: module.decode(h), (self.n_features_in_,)
+            X,
+            lambda module, h: module.decode(h),
+            (self.n_features_in_,),
+            "inverse_transform",
         )
 
     def score_samples(self, X):
@@ -701,7 +708,7 @@ class DenoisingAutoencoderTransformer(
             z = module.reconstruct(x, logits=kind == "bce")
             return -elementwise_loss(z, x, kind).mean(dim=1)
 
-        return self._map_batches(X, neg_loss, ())
+        return self._map_batches(X, neg_loss, (), "score_samples")
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples`: minus the mean reconstruction loss.

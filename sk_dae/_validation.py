@@ -22,6 +22,28 @@ def check_unit_interval(X):
         )
 
 
+def check_float32_range(X):
+    """Training runs in float32: values beyond its range would become inf."""
+    values = X.data if sp.issparse(X) else X
+    limit = np.finfo(np.float32).max
+    if X.dtype == np.float64 and values.size and np.abs(values).max() > limit:
+        raise ValueError(
+            f"X has values up to {np.abs(values).max():.3g}, beyond the float32 range "
+            f"({limit:.3g}) that training uses. Scale X first (e.g. "
+            "sklearn.preprocessing.StandardScaler in a Pipeline)."
+        )
+
+
+def check_finite_output(out, method):
+    """Finite input can still overflow float32 arithmetic; never return inf/NaN."""
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            f"{method} produced non-finite values: the input's magnitude overflows "
+            "the network's arithmetic. Scale the input as the training data was "
+            "scaled (e.g. with the Pipeline's scaler), or pass float64 input."
+        )
+
+
 def check_layer_sizes(hidden_layer_sizes):
     """``hidden_layer_sizes`` as a tuple of positive ints."""
     sizes = hidden_layer_sizes

@@ -138,3 +138,8 @@ def test_try_settings_prints_one_json_line_per_setting():
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["setting"] for line in lines][:2] == ["raw", "pca10"]
     assert all(0 < line["svc"] <= 1 and 0 < line["linear"] <= 1 for line in lines)
+
+
+def test_fit_memory_reports_peak_against_data_size():
+    out = _run("fit_memory.py", "--rows", "2000", "--features", "50")
+    assert "x the data" in out and "peak RSS" in out
