@@ -143,3 +143,15 @@ def test_try_settings_prints_one_json_line_per_setting():
 def test_fit_memory_reports_peak_against_data_size():
     out = _run("fit_memory.py", "--rows", "2000", "--features", "50")
     assert "x the data" in out and "peak RSS" in out
+
+
+def test_scale_smoke(tmp_path):
+    out = _run("scale.py", "--smoke", "--out", str(tmp_path))
+    assert "| 2 workers |" in out and "featurization" in out
+    report = json.loads((tmp_path / "scale.json").read_text())
+    assert set(report["grid_search_seconds"]) == {
+        "in-process",
+        "1 workers",
+        "2 workers",
+    }
+    assert report["featurization"]["codes_finite"]
