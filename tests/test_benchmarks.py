@@ -155,3 +155,8 @@ def test_scale_smoke(tmp_path):
         "2 workers",
     }
     assert report["featurization"]["codes_finite"]
+
+
+def test_out_of_core_smoke():
+    out = _run("out_of_core.py", "--rows", "3000", "--chunk-rows", "1000")
+    assert "memmap" in out and "codes finite: True" in out
