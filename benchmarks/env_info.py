@@ -2,6 +2,7 @@
 
 import os
 import platform
+import resource
 
 import numpy as np
 import sklearn
@@ -45,3 +46,8 @@ def machine_line(info):
     """One line naming the machine, for printed reports."""
     where = info.get("gpu") or f"{info['cpu']}, {info['cores']} cores"
     return f"{where}; torch {info['torch']}, scikit-learn {info['scikit-learn']}"
+
+
+def peak_rss_bytes():
+    """This process's peak resident memory so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

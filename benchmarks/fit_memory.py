@@ -8,11 +8,10 @@ interpreter, torch, the data and training) as a multiple of the data's size.
 """
 
 import argparse
-import resource
 import time
 
 import numpy as np
-from env_info import environment, machine_line
+from env_info import environment, machine_line, peak_rss_bytes
 
 from sk_dae import DenoisingAutoencoderTransformer
 
@@ -28,7 +27,7 @@ def main(argv=None):
         hidden_layer_sizes=(100,), max_epochs=1, device="cpu", random_state=0
     ).fit(X)
     fit_s = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    peak = peak_rss_bytes()
     print(
         f"fit of {args.rows} x {args.features} float32 ({X.nbytes / 2**30:.2f} GiB), "
         f"1 epoch in {fit_s:.0f} s: process peak RSS {peak / 2**30:.2f} GiB = "

@@ -13,13 +13,12 @@ memory-limited cgroup (Linux, cgroup v1, as root), e.g. with 1 GiB:
 """
 
 import argparse
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from env_info import environment, machine_line
+from env_info import environment, machine_line, peak_rss_bytes
 
 from sk_dae import DenoisingAutoencoderTransformer
 
@@ -56,7 +55,7 @@ def main(argv=None):
                 dae.partial_fit(X[first : first + args.chunk_rows])
         seconds = time.perf_counter() - start
         codes = dae.transform(X[:1000])
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    peak = peak_rss_bytes()
     print(
         f"partial_fit over a {X.nbytes / 2**30:.2f} GiB memmap in chunks of "
         f"{args.chunk_rows} rows, {args.passes} pass(es): {seconds:.0f} s; "
