@@ -101,7 +101,7 @@ class DenoisingAutoencoderTransformer(
         0 trains a plain (non-denoising) autoencoder.
 
     emphasis : {"full", "double"}, tuple (alpha, beta) or None, default=None
-        Emphasized denoising (Vincent et al., 2010, section 4.3): weight
+        Emphasized denoising (Vincent et al., 2010): weight
         ``alpha`` on the loss of the corrupted components and ``beta`` on the
         others. ``"full"`` is (1, 0), ``"double"`` is (1, 0.5). None weighs all
         components alike. Needs a corruption that touches a subset of the inputs

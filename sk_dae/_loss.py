@@ -3,7 +3,7 @@
 import torch.nn.functional as F
 from torch import nn
 
-# Named emphasis settings of Vincent et al. (2010, section 4.3): (alpha, beta) are
+# Named emphasis settings after Vincent et al. (2010): (alpha, beta) are
 # the weights of the corrupted and of the untouched components.
 EMPHASIS_PRESETS = {"full": (1.0, 0.0), "double": (1.0, 0.5)}
 

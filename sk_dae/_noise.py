@@ -6,7 +6,7 @@ and do not disturb the caller's random streams), and returns
 ``(X_tilde, corrupted)``: the corrupted batch, and a boolean (B, F) tensor that
 marks the components the noise touched, or ``None`` when every component is
 touched (additive Gaussian noise). The mask feeds the emphasized loss of Vincent
-et al. (2010, section 4.3).
+et al. (2010).
 
 No function writes into ``X``: the clean batch is also the reconstruction target.
 """
