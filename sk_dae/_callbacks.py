@@ -16,8 +16,7 @@ class DivergenceGuard(Callback):
 
     Like skorch's ``EarlyStopping``, it ends ``fit_loop`` by raising
     ``KeyboardInterrupt``; ``diverged_`` tells the estimator why training stopped.
-    The check reads the batch loss after skorch has copied it to the host for the
-    history, so it adds no waiting for the device.
+    The per-batch check reads the loss that skorch hands to ``on_batch_end``.
     """
 
     def on_train_begin(self, net, **kwargs):
@@ -25,10 +24,11 @@ class DivergenceGuard(Callback):
         self.bad_loss_ = None
         self._snapshot = self._copy(net)
 
-    def on_batch_end(self, net, training=False, **kwargs):
-        loss = net.history[
-            -1, "batches", -1, "train_loss" if training else "valid_loss"
-        ]
+    def on_batch_end(self, net, training=False, loss=None, **kwargs):
+        # skorch passes the step's loss tensor; it has already copied it to the
+        # host for the history, so reading it again costs no device wait, and it
+        # avoids History's generic indexing on every batch.
+        loss = float(loss)
         if not math.isfinite(loss):
             self.diverged_, self.bad_loss_ = True, loss
             raise KeyboardInterrupt
