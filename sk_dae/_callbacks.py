@@ -28,7 +28,7 @@ class DivergenceGuard(Callback):
         # skorch passes the step's loss tensor; it has already copied it to the
         # host for the history, so reading it again costs no device wait, and it
         # avoids History's generic indexing on every batch.
-        loss = float(loss)
+        loss = loss.item()
         if not math.isfinite(loss):
             self.diverged_, self.bad_loss_ = True, loss
             raise KeyboardInterrupt

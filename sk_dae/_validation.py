@@ -25,10 +25,14 @@ def check_unit_interval(X):
 def check_float32_range(X):
     """Training runs in float32: values beyond its range would become inf."""
     values = X.data if sp.issparse(X) else X
+    if X.dtype != np.float64 or not values.size:
+        return
+    # max and min rather than abs().max(): no temporary copy of X.
+    largest = max(values.max(), -values.min())
     limit = np.finfo(np.float32).max
-    if X.dtype == np.float64 and values.size and np.abs(values).max() > limit:
+    if largest > limit:
         raise ValueError(
-            f"X has values up to {np.abs(values).max():.3g}, beyond the float32 range "
+            f"X has values up to {largest:.3g} in magnitude, beyond the float32 range "
             f"({limit:.3g}) that training uses. Scale X first (e.g. "
             "sklearn.preprocessing.StandardScaler in a Pipeline)."
         )

@@ -327,3 +327,17 @@ def test_fit_adds_little_memory_beyond_float32_data():
         f"fit on {X.nbytes / 2**20:.0f} MiB float32: peak RSS +{extra / 2**20:.0f} MiB"
     )
     assert extra < 0.25 * X.nbytes  # no copy of the training set
+
+
+def test_fit_converts_float64_data_to_float32_once():
+    X = np.random.default_rng(0).random((100_000, 784))
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    before = _read_status("VmRSS")
+    _dae(hidden_layer_sizes=(100,), max_epochs=1, batch_size=1000).fit(X)
+    extra = _read_status("VmHWM") - before
+    print(
+        f"fit on {X.nbytes / 2**20:.0f} MiB float64: peak RSS +{extra / 2**20:.0f} MiB"
+    )
+    # One float32 copy is half of X; a float64 temporary would add all of X.
+    assert extra < 0.7 * X.nbytes
