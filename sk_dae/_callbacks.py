@@ -16,7 +16,8 @@ class DivergenceGuard(Callback):
 
     Like skorch's ``EarlyStopping``, it ends ``fit_loop`` by raising
     ``KeyboardInterrupt``; ``diverged_`` tells the estimator why training stopped.
-    The per-batch check reads the loss that skorch hands to ``on_batch_end``.
+    It checks at the end of each epoch, from the batch losses in the history, so
+    that it needs no per-batch hook (which would keep the net off its fast loop).
     """
 
     def on_train_begin(self, net, **kwargs):
@@ -24,16 +25,13 @@ class DivergenceGuard(Callback):
         self.bad_loss_ = None
         self._snapshot = self._copy(net)
 
-    def on_batch_end(self, net, training=False, loss=None, **kwargs):
-        # skorch passes the step's loss tensor; it has already copied it to the
-        # host for the history, so reading it again costs no device wait, and it
-        # avoids History's generic indexing on every batch.
-        loss = loss.item()
-        if not math.isfinite(loss):
-            self.diverged_, self.bad_loss_ = True, loss
-            raise KeyboardInterrupt
-
     def on_epoch_end(self, net, **kwargs):
+        for batch in net.history[-1]["batches"]:
+            for key in ("train_loss", "valid_loss"):
+                loss = batch.get(key, 0.0)
+                if not math.isfinite(loss):
+                    self.diverged_, self.bad_loss_ = True, loss
+                    raise KeyboardInterrupt
         weights = self._copy(net)
         if not _finite(weights):
             self.diverged_, self.bad_loss_ = True, float("nan")

@@ -60,9 +60,11 @@ class DAELayer(nn.Module):
     def encode(self, x):  # (B, n_in) -> (B, n_out)
         return ACTIVATIONS[self.activation](F.linear(x, self.weight, self.bias))
 
+    def decoder_matrix(self):  # W', (n_in, n_out)
+        return self.weight.t() if self.tied_weights else self.decoder_weight
+
     def decode(self, h, logits=False):  # (B, n_out) -> (B, n_in)
-        weight = self.weight.t() if self.tied_weights else self.decoder_weight
-        z = F.linear(h, weight, self.decoder_bias)
+        z = F.linear(h, self.decoder_matrix(), self.decoder_bias)
         return z if logits else ACTIVATIONS[self.output_activation](z)
 
 

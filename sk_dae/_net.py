@@ -3,7 +3,9 @@
 Only documented hooks are overridden (``get_dataset``, ``get_iterator``,
 ``train_step_single``, ``validation_step``, ``get_loss``, ``on_epoch_begin``);
 skorch's ``fit_loop`` keeps its bookkeeping, so its callbacks, history and
-device handling work unchanged.
+device handling work unchanged. A stage that trains one layer (every greedy
+stage) computes its gradients by hand (:mod:`sk_dae._backprop`); a joint stage
+over several layers uses autograd.
 
 Training runs in *stages*: one per layer for greedy layer-wise pretraining (the
 stage's data are the codes of the layer below), or a single stage over the whole
@@ -15,9 +17,11 @@ each layer keeps its own moments across stages and ``partial_fit`` calls.
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.helper import predefined_split
+from skorch.utils import TeeGenerator
 
+from ._backprop import LayerBackprop
 from ._data import BatchIterator, RowData
 from ._loss import ReconstructionLoss
 
@@ -83,7 +87,20 @@ class DenoisingAutoencoderNet(NeuralNet):
         bottom = layer is None or layer == 0
         self.loss_kind_ = self.input_loss if bottom else "mse"
         self.train_split = None if valid is None else predefined_split(valid)
+        self.backprop_ = self._layer_backprop(layer) if corrupt else None
+        # Gradients left by the last stage must not reach Adam in this one.
+        self.module_.zero_grad(set_to_none=True)
         return self
+
+    def _layer_backprop(self, layer):
+        """Hand-derived gradients for a stage that trains one layer; None (use
+        autograd) for a joint stage over several layers."""
+        layers = self.module_.layers
+        if layer is None and len(layers) > 1:
+            return None
+        return LayerBackprop(
+            layers[layer or 0], self.loss_kind_, self.criterion_.emphasis
+        )
 
     def end_stage(self):
         """Drop what the stage held (device tensors, validation rows)."""
@@ -109,6 +126,7 @@ class DenoisingAutoencoderNet(NeuralNet):
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        self._set_training(True)
         self.valid_generator_.manual_seed(self.noise_seed + 1)
         # Greedy stacks run one stage per layer: say which layer each epoch trained.
         self.history.record("layer", self.layer_)
@@ -135,7 +153,58 @@ class DenoisingAutoencoderNet(NeuralNet):
         z = self.module_.reconstruct(x_tilde, layer=self.layer_, logits=logits)
         return z, corrupted
 
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if not training or self._batch_hooks_in_use():
+            return super().run_single_epoch(
+                iterator, training, prefix, step_fn, **fit_params
+            )
+        # No callback does per-batch work (the default: ProgressBar, gradient
+        # clipping or a per-batch LR schedule do), so skip skorch's per-batch
+        # notify and history calls, and read the batch losses off the device
+        # once per epoch rather than once per batch. The history ends up as
+        # skorch's loop leaves it.
+        losses, sizes = [], []
+        for batch in iterator:
+            losses.append(step_fn(batch, **fit_params)["loss"].detach())
+            sizes.append(len(batch))
+        values = torch.stack(losses).tolist() if losses else []
+        batches = self.history[-1]["batches"]
+        for loss, size in zip(values, sizes, strict=True):
+            batches.append({f"{prefix}_loss": loss, f"{prefix}_batch_size": size})
+        self.history.record(f"{prefix}_batch_count", len(sizes))
+
+    def _batch_hooks_in_use(self):
+        """Whether a callback overrides a per-batch hook."""
+        return any(
+            getattr(type(cb), hook) is not getattr(Callback, hook)
+            for _, cb in self.callbacks_
+            for hook in ("on_batch_begin", "on_batch_end", "on_grad_computed")
+        )
+
+    def train_step(self, batch, **fit_params):
+        if self.backprop_ is None:
+            return super().train_step(batch, **fit_params)
+        # skorch's step zeroes the gradients and hands Adam a closure; the hand-
+        # derived step overwrites its gradients and Adam calls no closure, so the
+        # step is done directly (skorch's documented way to take control of it).
+        step = self.train_step_single(batch, **fit_params)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        self.optimizer_.step()
+        return step
+
     def train_step_single(self, batch, **fit_params):
+        if self.backprop_ is not None:
+            # No per-batch _set_training: the module has no train-mode behaviour
+            # (no dropout, no batch norm); on_epoch_begin sets the mode.
+            noise = self.noise_generator_
+            x_tilde, corrupted = self.corrupt_(batch, self.level_, noise)
+            loss, z = self.backprop_(x_tilde, batch, corrupted)
+            return {"loss": loss, "y_pred": z}
         self._set_training(True)
         z, corrupted = self.denoise(batch, self.noise_generator_)
         loss = self.get_loss(z, batch, training=True, corrupted=corrupted)

@@ -1,0 +1,97 @@
+"""The hand-derived gradients of one layer against autograd on the same loss."""
+
+import itertools
+
+import pytest
+import torch
+
+from sk_dae._backprop import LayerBackprop
+from sk_dae._loss import ReconstructionLoss
+from sk_dae._modules import DAELayer
+
+ACTIVATIONS = ["sigmoid", "tanh", "relu", "identity"]
+# (loss kind, decoder activation): the bottom layer reconstructs the input with
+# "mse" and an affine decoder or with "bce" on logits; upper layers of a greedy
+# stack reconstruct codes with "mse" through the encoders' activation.
+OUTPUTS = [("mse", "identity"), ("bce", "sigmoid")] + [
+    ("mse", a) for a in ACTIVATIONS[:3]
+]
+
+
+def _layer(activation, output_activation, tied, dtype=torch.float64):
+    layer = DAELayer(
+        7,
+        5,
+        activation=activation,
+        output_activation=output_activation,
+        tied_weights=tied,
+    ).to(dtype)
+    generator = torch.Generator().manual_seed(0)
+    layer.reset_parameters(generator)
+    with torch.no_grad():  # non-zero biases, so that their gradients matter
+        layer.bias.uniform_(-0.5, 0.5, generator=generator)
+        layer.decoder_bias.uniform_(-0.5, 0.5, generator=generator)
+    return layer
+
+
+def _batch(dtype=torch.float64):
+    generator = torch.Generator().manual_seed(1)
+    x = torch.rand(11, 7, generator=generator, dtype=dtype)
+    corrupted = torch.rand(11, 7, generator=generator) < 0.3
+    return x * corrupted.logical_not(), x, corrupted
+
+
+def _autograd(layer, kind, emphasis, x_tilde, x, corrupted):
+    layer.zero_grad(set_to_none=True)
+    out = layer.decode(layer.encode(x_tilde), logits=kind == "bce")
+    loss = ReconstructionLoss(emphasis).mean(out, x, kind, corrupted)
+    loss.backward()
+    grads = {name: p.grad.clone() for name, p in layer.named_parameters()}
+    return loss.detach(), out.detach(), grads
+
+
+@pytest.mark.parametrize(
+    "activation, output, tied, emphasis",
+    itertools.product(ACTIVATIONS, OUTPUTS, [False, True], [None, (1.0, 0.25)]),
+)
+def test_loss_output_and_gradients_equal_autograd(activation, output, tied, emphasis):
+    kind, output_activation = output
+    layer = _layer(activation, output_activation, tied)
+    x_tilde, x, corrupted = _batch()
+    want_loss, want_out, want_grads = _autograd(
+        layer, kind, emphasis, x_tilde, x, corrupted
+    )
+    layer.zero_grad(set_to_none=True)
+    loss, out = LayerBackprop(layer, kind, emphasis)(x_tilde, x, corrupted)
+    torch.testing.assert_close(loss, want_loss, rtol=1e-12, atol=0)
+    torch.testing.assert_close(out, want_out, rtol=1e-12, atol=1e-14)
+    assert {name for name, _ in layer.named_parameters()} == set(want_grads)
+    for name, p in layer.named_parameters():
+        assert p.grad.abs().max() > 0, name  # every parameter takes part
+        torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
+
+
+def test_float32_gradients_match_autograd_to_rounding():
+    layer = _layer("sigmoid", "identity", tied=False, dtype=torch.float32)
+    x_tilde, x, corrupted = _batch(torch.float32)
+    _, _, want = _autograd(layer, "mse", None, x_tilde, x, corrupted)
+    LayerBackprop(layer, "mse")(x_tilde, x, corrupted)
+    for name, p in layer.named_parameters():
+        torch.testing.assert_close(p.grad, want[name], rtol=1e-5, atol=1e-7)
+
+
+def test_gradients_are_recomputed_not_accumulated():
+    layer = _layer("sigmoid", "identity", tied=True)
+    x_tilde, x, corrupted = _batch()
+    step = LayerBackprop(layer, "mse")
+    step(x_tilde, x, corrupted)
+    first = {name: p.grad.clone() for name, p in layer.named_parameters()}
+    step(x_tilde, x, corrupted)
+    for name, p in layer.named_parameters():
+        torch.testing.assert_close(p.grad, first[name], rtol=0, atol=0)
+
+
+def test_the_step_builds_no_autograd_graph():
+    layer = _layer("sigmoid", "identity", tied=False)
+    loss, out = LayerBackprop(layer, "mse")(*_batch())
+    assert loss.grad_fn is None and out.grad_fn is None

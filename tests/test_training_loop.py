@@ -1,0 +1,91 @@
+"""The net's fast paths against skorch's standard ones: the hand-derived step
+against autograd, and the lean epoch loop against skorch's per-batch loop."""
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+
+from sk_dae import DenoisingAutoencoderTransformer
+from sk_dae._net import DenoisingAutoencoderNet
+
+X = np.random.default_rng(0).random((300, 12), dtype=np.float32)
+
+
+def _dae(**kwargs):
+    params = dict(hidden_layer_sizes=(6,), max_epochs=3, batch_size=32, random_state=0)
+    return DenoisingAutoencoderTransformer(**{**params, **kwargs})
+
+
+class CountBatches(Callback):
+    """A per-batch listener: it must see every batch."""
+
+    def initialize(self):
+        self.batches = self.grads = 0
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        self.batches += training
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        self.grads += 1
+
+
+def _weights(dae):
+    return [p.detach().clone() for p in dae.net_.module_.parameters()]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"loss": "bce", "emphasis": "double", "tied_weights": True},
+        {"hidden_layer_sizes": (8, 4), "activation": "tanh"},
+    ],
+)
+def test_hand_derived_step_trains_like_autograd(monkeypatch, params):
+    fast = _dae(**params).fit(X)
+    monkeypatch.setattr(DenoisingAutoencoderNet, "_layer_backprop", lambda *a: None)
+    slow = _dae(**params).fit(X)
+    for a, b in zip(_weights(fast), _weights(slow), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "sizes, layer, hand_derived",
+    [((8, 4), None, False), ((8, 4), 0, True), ((8, 4), 1, True), ((8,), None, True)],
+)
+def test_only_a_joint_stage_over_several_layers_uses_autograd(
+    sizes, layer, hand_derived
+):
+    net = _dae(hidden_layer_sizes=sizes).fit(X).net_
+    net.begin_stage(layer, corrupt=lambda x, level, g: (x, None), level=0.0)
+    assert (net.backprop_ is not None) == hand_derived
+
+
+def test_lean_loop_leaves_the_history_and_model_of_skorchs_loop():
+    lean = _dae().fit(X)
+    counter = CountBatches()
+    standard = _dae(callbacks=[("count", counter)]).fit(X)
+    n_batches = -(-len(X) // 32)
+    # The listener forced skorch's loop, and saw every batch and gradient.
+    fitted_counter = dict(standard.net_.callbacks_)["count"]
+    assert fitted_counter.batches == fitted_counter.grads == 3 * n_batches
+    for a, b in zip(_weights(lean), _weights(standard), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    for key in ("train_loss", "train_batch_size"):
+        assert (
+            lean.net_.history[:, "batches", :, key]
+            == (standard.net_.history[:, "batches", :, key])
+        )
+    assert lean.net_.history[:, "train_batch_count"] == [n_batches] * 3
+    assert lean.net_.history[:, "train_loss"] == standard.net_.history[:, "train_loss"]
+
+
+def test_lean_loop_with_early_stopping_records_validation_batches():
+    dae = _dae(early_stopping=True, n_iter_no_change=50).fit(X)
+    last = dae.net_.history[-1]
+    assert {"train_loss", "valid_loss"} <= set(last)
+    assert sum("valid_loss" in b for b in last["batches"]) == last["valid_batch_count"]
+    assert dae.validation_scores_ == [-v for v in dae.net_.history[:, "valid_loss"]]
