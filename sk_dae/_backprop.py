@@ -57,6 +57,7 @@ class LayerBackprop:
         self.loss_kind = loss_kind
         self.emphasis = emphasis
         self.grads = {name: torch.zeros_like(p) for name, p in layer.named_parameters()}
+        self._pairs = [(p, self.grads[name]) for name, p in layer.named_parameters()]
 
     def __call__(self, x_tilde, x, corrupted=None):
         """Set the layer's gradients for a batch; return ``(loss, output)``.
@@ -85,8 +86,8 @@ class LayerBackprop:
                 g["weight"].addmm_(h.t(), d_out, alpha=scale)
             else:
                 g["decoder_weight"].addmm_(d_out.t(), h, beta=0, alpha=scale)
-        for name, p in layer.named_parameters():
-            p.grad = g[name]
+        for p, grad in self._pairs:
+            p.grad = grad
         return loss, out
 
     def _loss_and_gradient(self, out, x, corrupted):

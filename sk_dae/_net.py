@@ -24,6 +24,7 @@ from skorch.utils import TeeGenerator
 from ._backprop import LayerBackprop
 from ._data import BatchIterator, RowData
 from ._loss import ReconstructionLoss
+from ._noise import NoiseRNG
 
 
 class DenoisingAutoencoderNet(NeuralNet):
@@ -64,13 +65,11 @@ class DenoisingAutoencoderNet(NeuralNet):
     def initialize(self):
         super().initialize()
         self.end_stage()
-        self.noise_generator_ = torch.Generator(self.device).manual_seed(
-            self.noise_seed
-        )
+        self.noise_generator_ = NoiseRNG(self.device, self.noise_seed)
         self.shuffle_generator_ = torch.Generator().manual_seed(self.shuffle_seed)
         # Validation corrupts with the same noise at every epoch, so that the
         # validation curve moves with the model, not with the noise draw.
-        self.valid_generator_ = torch.Generator(self.device)
+        self.valid_generator_ = NoiseRNG(self.device)
         return self
 
     # -- stages ---------------------------------------------------------------
@@ -127,6 +126,7 @@ class DenoisingAutoencoderNet(NeuralNet):
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         self._set_training(True)
+        self.noise_generator_.new_epoch()
         self.valid_generator_.manual_seed(self.noise_seed + 1)
         # Greedy stacks run one stage per layer: say which layer each epoch trained.
         self.history.record("layer", self.layer_)
@@ -163,6 +163,8 @@ class DenoisingAutoencoderNet(NeuralNet):
         # notify and history calls, and read the batch losses off the device
         # once per epoch rather than once per batch. The history ends up as
         # skorch's loop leaves it.
+        if self.backprop_ is not None:
+            step_fn = self._hand_derived_step  # nothing listens to its gradients
         losses, sizes = [], []
         for batch in iterator:
             losses.append(step_fn(batch, **fit_params)["loss"].detach())
@@ -187,13 +189,17 @@ class DenoisingAutoencoderNet(NeuralNet):
         # skorch's step zeroes the gradients and hands Adam a closure; the hand-
         # derived step overwrites its gradients and Adam calls no closure, so the
         # step is done directly (skorch's documented way to take control of it).
+        return self._hand_derived_step(batch, notify=True, **fit_params)
+
+    def _hand_derived_step(self, batch, notify=False, **fit_params):
         step = self.train_step_single(batch, **fit_params)
-        self.notify(
-            "on_grad_computed",
-            named_parameters=TeeGenerator(self.get_all_learnable_params()),
-            batch=batch,
-            training=True,
-        )
+        if notify:
+            self.notify(
+                "on_grad_computed",
+                named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                batch=batch,
+                training=True,
+            )
         self.optimizer_.step()
         return step
 

@@ -1,7 +1,9 @@
+import numpy as np
 import pytest
 import torch
 
 from sk_dae._noise import (
+    NoiseRNG,
     gaussian_noise,
     mask_noise,
     salt_and_pepper_noise,
@@ -47,11 +49,28 @@ def test_same_generator_seed_gives_same_noise_and_other_seed_differs():
     assert not torch.equal(a, c)
 
 
-def test_noise_leaves_the_global_rng_alone():
-    state = torch.get_rng_state()
+def test_noise_leaves_the_global_rngs_alone():
+    state, numpy_state = torch.get_rng_state(), np.random.get_state()
     mask_noise(_batch(), 0.3, _gen())
-    swap_noise(_batch(), 0.3, _gen())
+    swap_noise(_batch(), 0.3, NoiseRNG(seed=0))
     assert torch.equal(state, torch.get_rng_state())
+    assert np.array_equal(numpy_state[1], np.random.get_state()[1])
+
+
+def test_noise_rng_state_between_epochs_fixes_all_later_noise():
+    X = _batch()
+    rng = NoiseRNG(seed=3)
+    mask_noise(X, 0.3, rng)  # part of an epoch
+    rng.new_epoch()
+    saved = rng.get_state()
+    want = [mask_noise(X, 0.3, rng)[1] for _ in range(2)]
+    restored = NoiseRNG()
+    restored.set_state(saved)
+    restored.new_epoch()
+    got = [mask_noise(X, 0.3, restored)[1] for _ in range(2)]
+    for a, b in zip(want, got, strict=True):
+        assert torch.equal(a, b)
+    assert not torch.equal(want[0], want[1])  # fresh bits for every batch
 
 
 def test_gaussian_noise_has_the_requested_std_and_touches_everything():
