@@ -53,15 +53,25 @@ class NoiseRNG:
         """Derive the CPU bit stream afresh from the torch generator."""
         self._bits = None
 
-    def random_int64(self, n, device):
-        """``n`` uniformly random int64 values, as a tensor on ``device``."""
+    def below(self, n, threshold, device):
+        """``n`` booleans on ``device``: 16 random bits each, read as an int16,
+        compared with ``threshold`` (True with probability
+        ``(threshold + 32768) / 65536``)."""
+        n_draws = (n + 3) // 4
         if torch.device(device).type != "cpu":
-            bits = torch.empty(n, dtype=torch.int64, device=device)
-            return bits.random_(-(2**63), None, generator=self.generator)
+            bits = torch.empty(n_draws, dtype=torch.int64, device=device)
+            bits.random_(-(2**63), None, generator=self.generator)
+            return bits.view(torch.int16)[:n] < threshold
         if self._bits is None:
             seed = torch.randint(2**62, (1,), generator=self.generator).item()
             self._bits = np.random.SFC64(seed)
-        return torch.from_numpy(self._bits.random_raw(n).view(np.int64))
+        # numpy's comparison of int16 is also 3 x faster than torch's here. It
+        # writes into torch's memory: numpy-owned masks fragmented the heap
+        # (+250 MiB of peak RSS over an epoch at batch 100).
+        bits = self._bits.random_raw(n_draws).view(np.int16)[:n]
+        below = torch.empty(n, dtype=torch.bool)
+        np.less(bits, threshold, out=below.numpy())
+        return below
 
 
 def _as_rng(rng):
@@ -75,10 +85,8 @@ def _draw_mask(X, level, rng):
     threshold: ``level`` is resolved to 1/65536, at less than half the cost of
     ``torch.rand(X.shape) < level``.
     """
-    n = X.numel()
-    bits = rng.random_int64((n + 3) // 4, X.device)
     threshold = -32768 + round(level * 65536)
-    return bits.view(torch.int16)[:n].view(X.shape) < threshold
+    return rng.below(X.numel(), threshold, X.device).view(X.shape)
 
 
 def mask_noise(X, level, rng):
