@@ -1,9 +1,10 @@
 """The skorch engine: a ``NeuralNet`` that trains with the denoising criterion.
 
 Only documented hooks are overridden (``get_dataset``, ``get_iterator``,
-``train_step_single``, ``validation_step``, ``get_loss``, ``on_epoch_begin``);
-skorch's ``fit_loop`` keeps its bookkeeping, so its callbacks, history and
-device handling work unchanged. A stage that trains one layer (every greedy
+``run_single_epoch``, ``train_step``, ``train_step_single``,
+``validation_step``, ``get_loss``, ``on_epoch_begin``); skorch's ``fit_loop``
+keeps its bookkeeping, so its callbacks, history and device handling work
+unchanged. A stage that trains one layer (every greedy
 stage) computes its gradients by hand (:mod:`sk_dae._backprop`); a joint stage
 over several layers uses autograd.
 
@@ -158,11 +159,11 @@ class DenoisingAutoencoderNet(NeuralNet):
             return super().run_single_epoch(
                 iterator, training, prefix, step_fn, **fit_params
             )
-        # No callback does per-batch work (the default: ProgressBar, gradient
-        # clipping or a per-batch LR schedule do), so skip skorch's per-batch
-        # notify and history calls, and read the batch losses off the device
-        # once per epoch rather than once per batch. The history ends up as
-        # skorch's loop leaves it.
+        # No callback works per batch (the default; ProgressBar, gradient
+        # clipping or LRScheduler would): skip skorch's per-batch notify and
+        # history calls, and read the batch losses off the device once per
+        # epoch rather than once per batch. The history ends up as skorch's
+        # loop leaves it (tests/test_training_loop.py).
         if self.backprop_ is not None:
             step_fn = self._hand_derived_step  # nothing listens to its gradients
         losses, sizes = [], []
