@@ -15,27 +15,9 @@ does not cover (a joint stack of several layers) runs through autograd, and
 """
 
 import torch
-import torch.nn.functional as F
 
-_ACTIVATE_IN_PLACE = {
-    "sigmoid": torch.sigmoid_,
-    "tanh": torch.tanh_,
-    "relu": torch.relu_,
-    "identity": lambda y: y,
-}
-
-
-def _times_derivative(grad, y, activation):
-    """``grad * s'(a)`` for ``y = s(a)``, with the kernels autograd itself uses
-    for the backward of each activation of ``sk_dae._modules.ACTIVATIONS``."""
-    aten = torch.ops.aten
-    if activation == "sigmoid":
-        return aten.sigmoid_backward(grad, y)  # grad * y * (1 - y)
-    if activation == "tanh":
-        return aten.tanh_backward(grad, y)  # grad * (1 - y^2)
-    if activation == "relu":
-        return aten.threshold_backward(grad, y, 0)  # grad where y > 0
-    return grad
+from ._functions import ACTIVATIONS, LOSSES, lookup
+from ._loss import loss_weights
 
 
 class LayerBackprop:
@@ -45,16 +27,25 @@ class LayerBackprop:
     ----------
     layer : DAELayer
         The layer trained; its parameters get ``.grad`` buffers of their own.
-    loss_kind : {"mse", "bce"}
-        ``"bce"`` takes the decoder's pre-activation as logits.
+    loss_kind : str
+        A key of :data:`~sk_dae._functions.LOSSES`. A loss ``on_logits`` takes
+        the decoder's pre-activation.
     emphasis : tuple (alpha, beta) or None
         Weights of the corrupted and untouched components, as in
-        :class:`~sk_dae._loss.ReconstructionLoss`.
+        :func:`~sk_dae._loss.loss_weights`.
     """
 
     def __init__(self, layer, loss_kind, emphasis=None):
         self.layer = layer
-        self.loss_kind = loss_kind
+        self.loss = lookup(LOSSES, loss_kind, "loss")
+        self.encoder = lookup(ACTIVATIONS, layer.activation, "activation")
+        # A loss on logits differentiates through the decoder's activation
+        # itself; the identity then stands in for it.
+        self.decoder = lookup(
+            ACTIVATIONS,
+            "identity" if self.loss.on_logits else layer.output_activation,
+            "activation",
+        )
         self.emphasis = emphasis
         self.grads = {name: torch.zeros_like(p) for name, p in layer.named_parameters()}
         self._pairs = [(p, self.grads[name]) for name, p in layer.named_parameters()]
@@ -63,23 +54,22 @@ class LayerBackprop:
         """Set the layer's gradients for a batch; return ``(loss, output)``.
 
         ``output`` is what the autograd path reconstructs: the decoder's logits
-        for ``"bce"``, its activation otherwise.
+        for a loss ``on_logits``, its activation otherwise.
         """
         layer, g = self.layer, self.grads
         with torch.no_grad():
             h = layer.encode(x_tilde)  # (B, H)
             decoder_weight = layer.decoder_matrix()  # W', (F, H)
             out = torch.addmm(layer.decoder_bias, h, decoder_weight.t())  # (B, F)
-            if self.loss_kind != "bce":
-                out = _ACTIVATE_IN_PLACE[layer.output_activation](out)
-            loss, d_out, scale = self._loss_and_gradient(out, x, corrupted)
-            if self.loss_kind != "bce":
-                d_out = _times_derivative(d_out, out, layer.output_activation)
+            out = self.decoder.forward_(out)
+            weight = loss_weights(corrupted, self.emphasis)
+            loss, d_out, scale = self.loss.value_and_gradient(out, x, weight)
+            d_out = self.decoder.times_derivative(d_out, out)
             # d_out * scale is dL / d(pre-activation of the decoder), (B, F). The
             # scale rides on the products (alpha) rather than costing a pass.
             torch.sum(d_out, 0, out=g["decoder_bias"]).mul_(scale)
             d_h = d_out.mm(decoder_weight).mul_(scale)  # (B, H)
-            d_a = _times_derivative(d_h, h, layer.activation)
+            d_a = self.encoder.times_derivative(d_h, h)
             torch.sum(d_a, 0, out=g["bias"])
             torch.mm(d_a.t(), x_tilde, out=g["weight"])
             if layer.tied_weights:
@@ -89,24 +79,3 @@ class LayerBackprop:
         for p, grad in self._pairs:
             p.grad = grad
         return loss, out
-
-    def _loss_and_gradient(self, out, x, corrupted):
-        """Mean loss of the batch, and its gradient with respect to ``out`` as a
-        tensor and a scale factor to apply later."""
-        weight = None
-        if self.emphasis is not None and corrupted is not None:
-            alpha, beta = self.emphasis
-            weight = corrupted * (alpha - beta) + beta
-        n = out.numel()
-        if self.loss_kind == "bce":
-            # mean(w * (softplus(o) - x o)); its gradient is w * (sigmoid(o) - x) / n.
-            loss = F.binary_cross_entropy_with_logits(out, x, weight=weight)
-            d_out = torch.sigmoid(out).sub_(x)
-            if weight is not None:
-                d_out.mul_(weight)
-            return loss, d_out, 1.0 / n
-        # mean(w * (z - x)^2); its gradient is 2 w (z - x) / n.
-        diff = out - x
-        d_out = diff if weight is None else weight * diff
-        loss = torch.dot(d_out.view(-1), diff.view(-1)) / n
-        return loss, d_out, 2.0 / n

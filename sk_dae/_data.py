@@ -13,6 +13,11 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+# Rows per forward pass of inference (transform, scoring, the codes of a layer
+# for the next greedy stage): large enough to keep the matrix products
+# efficient, small enough to bound device memory.
+INFERENCE_BATCH_SIZE = 4096
+
 # Keep the training set on a GPU only if it takes at most this share of the free
 # memory: the rest is left for activations, gradients and the optimizer state.
 _GPU_RESIDENT_SHARE = 0.5

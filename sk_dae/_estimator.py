@@ -18,16 +18,16 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.callbacks import ProgressBar
 
-from ._callbacks import DivergenceGuard
-from ._data import BatchIterator, RowData
+from ._callbacks import DivergenceGuard, Outcome, StageEarlyStopping
+from ._data import INFERENCE_BATCH_SIZE, BatchIterator, RowData
 from ._device import resolve_device
-from ._loss import EMPHASIS_PRESETS, elementwise_loss
+from ._functions import ACTIVATIONS, LOSSES
+from ._loss import EMPHASIS_PRESETS
 from ._modules import StackedDenoisingAutoencoder
 from ._net import DenoisingAutoencoderNet
 from ._noise import NOISE_FUNCTIONS, user_noise
-from ._optim import LeanAdam
 from ._persistence import load_device, net_state, restore_net
 from ._validation import (
     check_emphasis,
@@ -38,10 +38,6 @@ from ._validation import (
     check_unit_interval,
     check_warm_structure,
 )
-
-# Rows per forward pass in transform, inverse_transform and scoring: large enough
-# to keep the matrix products efficient, small enough to bound GPU memory.
-_INFERENCE_BATCH_SIZE = 4096
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -249,8 +245,9 @@ class DenoisingAutoencoderTransformer(
         "corruption_level": [Interval(Real, 0, None, closed="left"), "array-like"],
         "emphasis": [None, StrOptions(set(EMPHASIS_PRESETS)), tuple],
         "stacking": [StrOptions({"greedy", "joint"})],
-        "activation": [StrOptions({"sigmoid", "relu", "tanh"})],
-        "loss": [StrOptions({"mse", "bce"})],
+        # The identity is for the affine decoder of "mse", not an encoder.
+        "activation": [StrOptions(set(ACTIVATIONS) - {"identity"})],
+        "loss": [StrOptions(set(LOSSES))],
         "tied_weights": ["boolean"],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -350,7 +347,9 @@ class DenoisingAutoencoderTransformer(
 
         The first call initialises the model as ``fit`` does; later calls
         continue from the fitted weights and optimizer state, with fresh noise.
-        Early stopping does not apply: every row is trained on.
+        Early stopping does not apply: every row is trained on, and with
+        ``early_stopping=True`` each call warns (``UserWarning``) that it is
+        ignored.
 
         Parameters
         ----------
@@ -365,6 +364,14 @@ class DenoisingAutoencoderTransformer(
             The updated transformer.
         """
         first_call = not hasattr(self, "net_")
+        if self.early_stopping:
+            warnings.warn(
+                "partial_fit ignores early_stopping=True: it trains one epoch on "
+                "every row it is given, with no validation split. Use fit to stop "
+                "early, or set early_stopping=False to silence this warning.",
+                UserWarning,
+                stacklevel=2,
+            )
         with _unchanged_on_error(self):
             X = self._validate_fit_input(X, reset=first_call)
             if first_call:
@@ -415,7 +422,7 @@ class DenoisingAutoencoderTransformer(
             "module__n_features": n_features,
             "module__hidden_layer_sizes": self._shape["hidden_layer_sizes"],
             "module__activation": self.activation,
-            "module__input_output": "sigmoid" if self.loss == "bce" else "identity",
+            "module__input_output": LOSSES[self.loss].output,
             "module__tied_weights": self.tied_weights,
             "module__init_seed": init_seed,
             "criterion__emphasis": check_emphasis(self.emphasis, self.corruption),
@@ -432,8 +439,8 @@ class DenoisingAutoencoderTransformer(
             # Adam's fused step is one kernel per parameter group instead of a
             # dozen per tensor: about a third of the for-loop step's time at
             # batch 100 on CPU (54 vs 152 ms per 600 steps of 784-100-784).
-            # LeanAdam also skips the Python around that kernel (sk_dae/_optim.py).
-            optimizer=LeanAdam,
+            optimizer=torch.optim.Adam,
+            optimizer__fused=True,
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
@@ -469,7 +476,7 @@ class DenoisingAutoencoderTransformer(
     def _net_callbacks(self, early_stopping):
         callbacks = [("divergence_guard", DivergenceGuard())]
         if early_stopping:
-            stopper = EarlyStopping(
+            stopper = StageEarlyStopping(
                 monitor="valid_loss",
                 patience=self.n_iter_no_change,
                 threshold=self.tol,
@@ -484,25 +491,18 @@ class DenoisingAutoencoderTransformer(
         return callbacks + copy.deepcopy(list(self.callbacks or []))
 
     def _train(self, net, X, epochs, validate):
-        """Run ``epochs`` epochs of every stage: each layer in turn (greedy) or the
-        whole stack at once (joint)."""
-        levels = self._levels()
+        """Run ``epochs`` epochs of every stage; warn if training stopped short."""
         train, valid = self._split(RowData(X, net.device), validate)
-        stages = [None] if self.stacking == "joint" else range(len(levels))
-        try:
-            for layer in stages:
-                corrupt = self._corrupter(layer, train, net.device)
-                net.begin_stage(layer, corrupt, levels[layer or 0], valid)
-                outcome = net.train_stage(train, epochs)
-                if outcome in ("diverged", "interrupted"):
-                    self._warn_stopped(outcome, net, layer)
-                    break
-                if layer is not None and layer + 1 < len(levels):
-                    train = self._layer_codes(net, train, layer)
-                    if valid is not None:
-                        valid = self._layer_codes(net, valid, layer)
-        finally:
-            net.end_stage()
+        outcome, layer = net.fit_stages(
+            train,
+            levels=self._levels(),
+            corrupter=self._corrupter,
+            epochs=epochs,
+            joint=self.stacking == "joint",
+            valid=valid,
+        )
+        if outcome in (Outcome.DIVERGED, Outcome.INTERRUPTED):
+            self._warn_stopped(outcome, net, layer)
 
     def _split(self, data, validate):
         """(train, valid) rows; the same split at every call for the same data."""
@@ -519,7 +519,8 @@ class DenoisingAutoencoderTransformer(
         order = torch.randperm(len(data), generator=generator)
         return data.subset(order[n_valid:]), data.subset(order[:n_valid])
 
-    def _corrupter(self, layer, data, device):
+    def _corrupter(self, layer, data):
+        """The corruption of the stage of ``layer``, which trains on ``data``."""
         if callable(self.corruption):
             return user_noise(self.corruption)
         noise = NOISE_FUNCTIONS[self.corruption]
@@ -536,29 +537,15 @@ class DenoisingAutoencoderTransformer(
             )
         # A new dict, not an update: a failed call restores the old one.
         self._feature_ranges = {**ranges, key: (low, high)}
-        as_tensor = partial(torch.as_tensor, device=device)
+        as_tensor = partial(torch.as_tensor, device=data.device)
         return partial(noise, low=as_tensor(low), high=as_tensor(high))
-
-    @staticmethod
-    def _layer_codes(net, data, layer):
-        """Codes of ``layer`` for every row of ``data``: the next layer's input."""
-        encoder = net.module_.layers[layer]
-        codes = torch.empty(
-            (len(data), encoder.weight.shape[0]), device=data.storage_device
-        )
-        start = 0
-        with torch.no_grad():
-            for batch in BatchIterator(data, _INFERENCE_BATCH_SIZE):
-                codes[start : start + len(batch)] = encoder.encode(batch)
-                start += len(batch)
-        return RowData(codes, net.device)
 
     def _warn_stopped(self, outcome, net, layer):
         epoch = len(net.history)
         untrained = ""
         if layer is not None and layer + 1 < len(self._shape["hidden_layer_sizes"]):
             untrained = f" Layers above layer {layer} were not trained."
-        if outcome == "diverged":
+        if outcome is Outcome.DIVERGED:
             bad_loss = dict(net.callbacks_)["divergence_guard"].bad_loss_
             message = (
                 f"Training diverged in epoch {epoch}: the loss became {bad_loss}. "
@@ -627,7 +614,7 @@ class DenoisingAutoencoderTransformer(
         out = np.empty((len(data), *tail_shape), dtype=X.dtype)
         start = 0
         with torch.no_grad():
-            for batch in BatchIterator(data, _INFERENCE_BATCH_SIZE):
+            for batch in BatchIterator(data, INFERENCE_BATCH_SIZE):
                 out[start : start + len(batch)] = func(module, batch).cpu().numpy()
                 start += len(batch)
         check_finite_output(out, method)
@@ -703,11 +690,11 @@ class DenoisingAutoencoderTransformer(
             reconstruction through the whole stack.
         """
         X = self._validate_transform_input(X)
-        kind = self.loss
+        loss = LOSSES[self.loss]
 
         def neg_loss(module, x):
-            z = module.reconstruct(x, logits=kind == "bce")
-            return -elementwise_loss(z, x, kind).mean(dim=1)
+            z = module.reconstruct(x, logits=loss.on_logits)
+            return -loss.elementwise(z, x).mean(dim=1)
 
         return self._map_batches(X, neg_loss, (), "score_samples")
 

@@ -8,12 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ACTIVATIONS = {
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "relu": torch.relu,
-    "identity": lambda t: t,
-}
+from ._functions import ACTIVATIONS, lookup
 
 
 class DAELayer(nn.Module):
@@ -24,7 +19,8 @@ class DAELayer(nn.Module):
     n_in, n_out : int
         Width of the layer's input and of its code.
     activation : str
-        Encoder non-linearity ``s``, a key of ``ACTIVATIONS``.
+        Encoder non-linearity ``s``, a key of
+        :data:`~sk_dae._functions.ACTIVATIONS`.
     output_activation : str
         Decoder non-linearity ``s'``.
     tied_weights : bool
@@ -34,6 +30,8 @@ class DAELayer(nn.Module):
 
     def __init__(self, n_in, n_out, *, activation, output_activation, tied_weights):
         super().__init__()
+        lookup(ACTIVATIONS, activation, "activation")  # unknown names fail here
+        lookup(ACTIVATIONS, output_activation, "activation")
         self.activation = activation
         self.output_activation = output_activation
         self.tied_weights = tied_weights
@@ -48,9 +46,7 @@ class DAELayer(nn.Module):
     @torch.no_grad()
     def reset_parameters(self, generator):
         # Glorot-uniform weights with the activation's gain; zero biases.
-        gain = nn.init.calculate_gain(
-            "linear" if self.activation == "identity" else self.activation
-        )
+        gain = nn.init.calculate_gain(ACTIVATIONS[self.activation].init_gain)
         nn.init.xavier_uniform_(self.weight, gain=gain, generator=generator)
         if self.decoder_weight is not None:
             nn.init.xavier_uniform_(self.decoder_weight, generator=generator)
@@ -58,14 +54,14 @@ class DAELayer(nn.Module):
         self.decoder_bias.zero_()
 
     def encode(self, x):  # (B, n_in) -> (B, n_out)
-        return ACTIVATIONS[self.activation](F.linear(x, self.weight, self.bias))
+        return ACTIVATIONS[self.activation].forward(F.linear(x, self.weight, self.bias))
 
     def decoder_matrix(self):  # W', (n_in, n_out)
         return self.weight.t() if self.tied_weights else self.decoder_weight
 
     def decode(self, h, logits=False):  # (B, n_out) -> (B, n_in)
         z = F.linear(h, self.decoder_matrix(), self.decoder_bias)
-        return z if logits else ACTIVATIONS[self.output_activation](z)
+        return z if logits else ACTIVATIONS[self.output_activation].forward(z)
 
 
 class StackedDenoisingAutoencoder(nn.Module):
@@ -80,9 +76,10 @@ class StackedDenoisingAutoencoder(nn.Module):
     activation : str
         Non-linearity of every encoder, and of the decoders of the upper layers
         (they reconstruct codes of the layer below, which live in its range).
-    input_output : {"identity", "sigmoid"}
-        Non-linearity of the bottom decoder, which reconstructs the input:
-        ``"sigmoid"`` for data in [0, 1] trained with cross-entropy, else affine.
+    input_output : str
+        Non-linearity of the bottom decoder, which reconstructs the input: the
+        ``output`` of the input loss in :data:`~sk_dae._functions.LOSSES`
+        (``"sigmoid"`` for cross-entropy, ``"identity"`` for squared error).
     tied_weights : bool
         Tie each decoder weight to its encoder's transpose.
     init_seed : int

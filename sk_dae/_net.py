@@ -2,28 +2,32 @@
 
 Only documented hooks are overridden (``get_dataset``, ``get_iterator``,
 ``run_single_epoch``, ``train_step``, ``train_step_single``,
-``validation_step``, ``get_loss``, ``on_epoch_begin``); skorch's ``fit_loop``
-keeps its bookkeeping, so its callbacks, history and device handling work
-unchanged. A stage that trains one layer (every greedy
-stage) computes its gradients by hand (:mod:`sk_dae._backprop`); a joint stage
-over several layers uses autograd.
+``validation_step``, ``evaluation_step``, ``get_loss``, ``on_epoch_begin``);
+skorch's ``fit_loop`` runs every epoch, and the bookkeeping around it (the
+``on_train_begin``/``on_train_end`` notifications, the history) goes through
+skorch's public ``notify`` and ``History`` calls, so its callbacks work
+unchanged. A stage that trains one layer (every greedy stage) computes its
+gradients by hand (:mod:`sk_dae._backprop`); a joint stage over several layers
+uses autograd.
 
-Training runs in *stages*: one per layer for greedy layer-wise pretraining (the
-stage's data are the codes of the layer below), or a single stage over the whole
-stack for joint training. :meth:`begin_stage` sets the layer, the corruption and
-the loss. One Adam optimizer covers the whole stack: a greedy stage gives
-gradients to its own layer only, and Adam skips parameters without a gradient, so
-each layer keeps its own moments across stages and ``partial_fit`` calls.
+Training runs in *stages* (:meth:`DenoisingAutoencoderNet.fit_stages`): one per
+layer for greedy layer-wise pretraining (the stage's data are the codes of the
+layer below), or a single stage over the whole stack for joint training. One
+Adam optimizer covers the whole stack: a greedy stage gives gradients to its own
+layer only, and Adam skips parameters without a gradient, so each layer keeps
+its own moments across stages and ``partial_fit`` calls.
 """
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 from skorch.utils import TeeGenerator
 
 from ._backprop import LayerBackprop
-from ._data import BatchIterator, RowData
+from ._callbacks import Outcome, StopStage
+from ._data import INFERENCE_BATCH_SIZE, BatchIterator, RowData
+from ._functions import LOSSES
 from ._loss import ReconstructionLoss
 from ._noise import NoiseRNG
 
@@ -33,15 +37,17 @@ class DenoisingAutoencoderNet(NeuralNet):
 
     Each training step corrupts the clean batch ``x`` into ``x~`` with fresh noise,
     reconstructs ``z = g(f(x~))`` and minimises ``L(x, z)``: the loss is measured
-    against the clean input.
+    against the clean input. As a skorch net, ``forward(X)`` and ``predict(X)``
+    return the reconstructions of the clean rows of X.
 
     Parameters
     ----------
     module : StackedDenoisingAutoencoder class
         Configured through ``module__*`` parameters, as usual in skorch.
-    input_loss : {"mse", "bce"}
-        Loss of the stages that reconstruct the input. Upper layers of a greedy
-        stack reconstruct codes of the layer below with squared error.
+    input_loss : str
+        Loss of the stages that reconstruct the input, a key of
+        :data:`~sk_dae._functions.LOSSES`. Upper layers of a greedy stack
+        reconstruct codes of the layer below with squared error.
     noise_seed, shuffle_seed : int
         Seeds of the private generators for the corruption and the shuffling.
     **kwargs
@@ -75,6 +81,65 @@ class DenoisingAutoencoderNet(NeuralNet):
 
     # -- stages ---------------------------------------------------------------
 
+    def fit_stages(self, data, *, levels, corrupter, epochs, joint=False, valid=None):
+        """Train every stage for up to ``epochs`` epochs.
+
+        Parameters
+        ----------
+        data, valid : RowData
+            Training rows, and validation rows (or None) for early stopping.
+        levels : list of float
+            Corruption level of each layer (one level for a joint stack).
+        corrupter : callable
+            ``corrupter(layer, data) -> corrupt``, the corruption of a stage,
+            given the rows it trains on; ``corrupt(X, level, rng) -> (X_tilde,
+            corrupted)`` as the functions of :mod:`sk_dae._noise`.
+        epochs : int
+            Epochs of each stage.
+        joint : bool
+            Train the whole stack as one stage, rather than layer by layer.
+
+        Returns
+        -------
+        outcome : Outcome
+            How the last stage run ended. A greedy stack goes on to the next
+            layer after ``DONE`` or ``EARLY_STOPPED``, and stops after
+            ``DIVERGED`` or ``INTERRUPTED``.
+        layer : int or None
+            The layer of the last stage run; None for a joint stack.
+        """
+        layers = [None] if joint else list(range(len(levels)))
+        try:
+            for layer in layers:
+                level = levels[layer or 0]
+                self.begin_stage(layer, corrupter(layer, data), level, valid)
+                outcome = self.fit_stage(data, epochs)
+                last = layer is None or layer + 1 == len(layers)
+                if last or outcome in (Outcome.DIVERGED, Outcome.INTERRUPTED):
+                    return outcome, layer
+                data = self.layer_codes(data, layer)
+                valid = None if valid is None else self.layer_codes(valid, layer)
+        finally:
+            self.end_stage()
+
+    def fit_stage(self, data, epochs):
+        """Run up to ``epochs`` epochs of the current stage; return the Outcome.
+
+        skorch's ``partial_fit`` without its catch-all: the callback that stops
+        training says why (:class:`~sk_dae._callbacks.StopStage`), and any other
+        ``KeyboardInterrupt`` is Ctrl-C.
+        """
+        self.notify("on_train_begin", X=data, y=None)
+        try:
+            self.fit_loop(data, epochs=epochs)
+            outcome = Outcome.DONE
+        except StopStage as stop:
+            outcome = stop.outcome
+        except KeyboardInterrupt:
+            outcome = Outcome.INTERRUPTED
+        self.notify("on_train_end", X=data, y=None)
+        return outcome
+
     def begin_stage(self, layer, corrupt, level, valid=None):
         """Train ``layer`` (None: the whole stack) with ``corrupt`` at ``level``.
 
@@ -106,27 +171,23 @@ class DenoisingAutoencoderNet(NeuralNet):
         """Drop what the stage held (device tensors, validation rows)."""
         return self.begin_stage(None, corrupt=None, level=0.0)
 
-    def train_stage(self, data, epochs):
-        """Run up to ``epochs`` epochs; return why training stopped: ``"done"``,
-        ``"early_stopped"``, ``"diverged"`` or ``"interrupted"`` (Ctrl-C)."""
-        epochs_before = len(self.history)
-        # skorch's partial_fit passes extra keywords on to fit_loop(epochs=...).
-        self.partial_fit(data, epochs=epochs)
-        if len(self.history) - epochs_before >= epochs:
-            return "done"
-        callbacks = [cb for _, cb in self.callbacks_]
-        if any(getattr(cb, "diverged_", False) for cb in callbacks):
-            return "diverged"
-        if any(
-            isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience
-            for cb in callbacks
-        ):
-            return "early_stopped"
-        return "interrupted"
+    def layer_codes(self, data, layer):
+        """Codes of ``layer`` for every row of ``data``: the next stage's input,
+        kept where ``data`` keeps its rows."""
+        encoder = self.module_.layers[layer]
+        codes = torch.empty(
+            (len(data), encoder.weight.shape[0]), device=data.storage_device
+        )
+        start = 0
+        with torch.no_grad():
+            for batch in BatchIterator(data, INFERENCE_BATCH_SIZE):
+                codes[start : start + len(batch)] = encoder.encode(batch)
+                start += len(batch)
+        return RowData(codes, self.device)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        self._set_training(True)
+        self.module_.train()
         self.noise_generator_.new_epoch()
         self.valid_generator_.manual_seed(self.noise_seed + 1)
         # Greedy stacks run one stage per layer: say which layer each epoch trained.
@@ -150,30 +211,31 @@ class DenoisingAutoencoderNet(NeuralNet):
     def denoise(self, x, generator):
         """Corrupt the clean batch ``x`` and reconstruct it: ``(z, corrupted)``."""
         x_tilde, corrupted = self.corrupt_(x, self.level_, generator)
-        logits = self.loss_kind_ == "bce"
+        logits = LOSSES[self.loss_kind_].on_logits
         z = self.module_.reconstruct(x_tilde, layer=self.layer_, logits=logits)
         return z, corrupted
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        if not training or self._batch_hooks_in_use():
+        if iterator is None or self._batch_hooks_in_use():
             return super().run_single_epoch(
                 iterator, training, prefix, step_fn, **fit_params
             )
         # No callback works per batch (the default; ProgressBar, gradient
-        # clipping or LRScheduler would): skip skorch's per-batch notify and
-        # history calls, and read the batch losses off the device once per
-        # epoch rather than once per batch. The history ends up as skorch's
-        # loop leaves it (tests/test_training_loop.py).
-        if self.backprop_ is not None:
+        # clipping or LRScheduler would): skip skorch's per-batch notify calls,
+        # and read the batch losses off the device once per epoch rather than
+        # once per batch (on a GPU, one synchronisation per epoch). The history
+        # ends up as skorch's loop leaves it (tests/test_training_loop.py).
+        if training and self.backprop_ is not None:
             step_fn = self._hand_derived_step  # nothing listens to its gradients
         losses, sizes = [], []
         for batch in iterator:
             losses.append(step_fn(batch, **fit_params)["loss"].detach())
             sizes.append(len(batch))
         values = torch.stack(losses).tolist() if losses else []
-        batches = self.history[-1]["batches"]
         for loss, size in zip(values, sizes, strict=True):
-            batches.append({f"{prefix}_loss": loss, f"{prefix}_batch_size": size})
+            self.history.new_batch()
+            self.history.record_batch(f"{prefix}_loss", loss)
+            self.history.record_batch(f"{prefix}_batch_size", size)
         self.history.record(f"{prefix}_batch_count", len(sizes))
 
     def _batch_hooks_in_use(self):
@@ -205,27 +267,33 @@ class DenoisingAutoencoderNet(NeuralNet):
         return step
 
     def train_step_single(self, batch, **fit_params):
+        # No per-batch module.train(): the module has no train-mode behaviour
+        # (no dropout, no batch norm); on_epoch_begin sets the mode.
         if self.backprop_ is not None:
-            # No per-batch _set_training: the module has no train-mode behaviour
-            # (no dropout, no batch norm); on_epoch_begin sets the mode.
             noise = self.noise_generator_
             x_tilde, corrupted = self.corrupt_(batch, self.level_, noise)
             loss, z = self.backprop_(x_tilde, batch, corrupted)
             return {"loss": loss, "y_pred": z}
-        self._set_training(True)
         z, corrupted = self.denoise(batch, self.noise_generator_)
         loss = self.get_loss(z, batch, training=True, corrupted=corrupted)
         loss.backward()
         return {"loss": loss, "y_pred": z}
 
     def validation_step(self, batch, **fit_params):
-        self._set_training(False)
+        self.module_.eval()
         with torch.no_grad():
             z, corrupted = self.denoise(batch, self.valid_generator_)
             loss = self.get_loss(z, batch, training=False, corrupted=corrupted)
         return {"loss": loss, "y_pred": z}
 
+    def evaluation_step(self, batch, training=False):
+        # A batch is the clean rows alone, with no target to unpack.
+        self.check_is_fitted()
+        with torch.set_grad_enabled(training):
+            self.module_.train(training)
+            return self.infer(batch)
+
     def get_loss(self, y_pred, y_true, X=None, training=False, corrupted=None):
         """Mean denoising loss of the batch: reconstruction ``y_pred`` against the
         clean input ``y_true``; ``corrupted`` marks the components to emphasise."""
-        return self.criterion_.mean(y_pred, y_true, self.loss_kind_, corrupted)
+        return self.criterion_(y_pred, y_true, self.loss_kind_, corrupted)

@@ -1,4 +1,5 @@
-"""The hand-derived gradients of one layer against autograd on the same loss."""
+"""The hand-derived gradients of one layer against autograd on the same loss,
+for every entry of the activation and loss tables."""
 
 import itertools
 
@@ -6,16 +7,17 @@ import pytest
 import torch
 
 from sk_dae._backprop import LayerBackprop
+from sk_dae._functions import ACTIVATIONS, LOSSES
 from sk_dae._loss import ReconstructionLoss
 from sk_dae._modules import DAELayer
 
-ACTIVATIONS = ["sigmoid", "tanh", "relu", "identity"]
-# (loss kind, decoder activation): the bottom layer reconstructs the input with
-# "mse" and an affine decoder or with "bce" on logits; upper layers of a greedy
-# stack reconstruct codes with "mse" through the encoders' activation.
-OUTPUTS = [("mse", "identity"), ("bce", "sigmoid")] + [
-    ("mse", a) for a in ACTIVATIONS[:3]
-]
+# (loss kind, decoder activation): each loss with the decoder it expects (the
+# bottom layer), and squared error through every activation (the upper layers
+# of a greedy stack reconstruct codes through the encoders' activation).
+OUTPUTS = sorted(
+    {(kind, loss.output) for kind, loss in LOSSES.items()}
+    | {("mse", activation) for activation in ACTIVATIONS}
+)
 
 
 def _layer(activation, output_activation, tied, dtype=torch.float64):
@@ -43,8 +45,8 @@ def _batch(dtype=torch.float64):
 
 def _autograd(layer, kind, emphasis, x_tilde, x, corrupted):
     layer.zero_grad(set_to_none=True)
-    out = layer.decode(layer.encode(x_tilde), logits=kind == "bce")
-    loss = ReconstructionLoss(emphasis).mean(out, x, kind, corrupted)
+    out = layer.decode(layer.encode(x_tilde), logits=LOSSES[kind].on_logits)
+    loss = ReconstructionLoss(emphasis)(out, x, kind, corrupted)
     loss.backward()
     grads = {name: p.grad.clone() for name, p in layer.named_parameters()}
     return loss.detach(), out.detach(), grads
@@ -95,3 +97,35 @@ def test_the_step_builds_no_autograd_graph():
     layer = _layer("sigmoid", "identity", tied=False)
     loss, out = LayerBackprop(layer, "mse")(*_batch())
     assert loss.grad_fn is None and out.grad_fn is None
+
+
+@pytest.mark.parametrize("kind", sorted(LOSSES))
+def test_each_losss_mean_is_the_mean_of_its_elementwise_loss(kind):
+    loss = LOSSES[kind]
+    x_tilde, x, corrupted = _batch()
+    z = torch.randn(x.shape, generator=torch.Generator().manual_seed(2), dtype=x.dtype)
+    weight = corrupted * 0.75 + 0.25
+    elementwise = loss.elementwise(z, x)
+    torch.testing.assert_close(loss.mean(z, x, None), elementwise.mean())
+    torch.testing.assert_close(loss.mean(z, x, weight), (elementwise * weight).mean())
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_each_activations_in_place_form_equals_its_forward(name):
+    activation = ACTIVATIONS[name]
+    a = torch.randn(6, 5, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(activation.forward_(a.clone()), activation.forward(a))
+
+
+def test_an_unknown_activation_or_loss_raises():
+    with pytest.raises(ValueError, match="Unknown activation 'softsign'"):
+        DAELayer(
+            3,
+            2,
+            activation="softsign",
+            output_activation="identity",
+            tied_weights=False,
+        )
+    layer = _layer("sigmoid", "identity", tied=False)
+    with pytest.raises(ValueError, match="Unknown loss 'huber'.*'bce', 'mse'"):
+        LayerBackprop(layer, "huber")

@@ -7,6 +7,8 @@ import torch
 from skorch.callbacks import Callback
 
 from sk_dae import DenoisingAutoencoderTransformer
+from sk_dae._callbacks import Outcome, StopStage
+from sk_dae._data import RowData
 from sk_dae._net import DenoisingAutoencoderNet
 
 X = np.random.default_rng(0).random((300, 12), dtype=np.float32)
@@ -89,3 +91,72 @@ def test_lean_loop_with_early_stopping_records_validation_batches():
     assert {"train_loss", "valid_loss"} <= set(last)
     assert sum("valid_loss" in b for b in last["batches"]) == last["valid_batch_count"]
     assert dae.validation_scores_ == [-v for v in dae.net_.history[:, "valid_loss"]]
+
+
+# -- the net as a skorch net, and the outcome of its stages ----
+
+
+def test_net_forward_and_predict_return_reconstructions():
+    dae = _dae(hidden_layer_sizes=(8, 4), device="cpu").fit(X)
+    want = dae.inverse_transform(dae.transform(X))
+    forward = dae.net_.forward(X)
+    assert isinstance(forward, torch.Tensor) and forward.shape == X.shape
+    np.testing.assert_allclose(forward.numpy(), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dae.net_.predict(X), want, rtol=1e-5, atol=1e-6)
+
+
+def _stage_outcome(dae, **kwargs):
+    """The outcome that fit_stages returns for a fitted model's net."""
+    net = dae.net_
+    data = RowData(X, net.device)
+    return net.fit_stages(
+        data,
+        levels=dae._levels(),
+        corrupter=dae._corrupter,
+        epochs=kwargs.pop("epochs", 2),
+        **kwargs,
+    )
+
+
+def test_fit_stages_says_done_after_every_epoch_of_every_layer():
+    dae = _dae(hidden_layer_sizes=(8, 4), device="cpu").fit(X)
+    epochs_before = len(dae.net_.history)
+    assert _stage_outcome(dae) == (Outcome.DONE, 1)
+    assert dae.net_.history[epochs_before:, "layer"] == [0, 0, 1, 1]
+
+
+def test_fit_stages_says_early_stopped_where_the_stopper_raised():
+    dae = _dae(early_stopping=True, n_iter_no_change=1, tol=1e9, device="cpu").fit(X)
+    valid = RowData(X[:50], "cpu")
+    outcome, layer = _stage_outcome(dae, epochs=10, valid=valid)
+    assert (outcome, layer) == (Outcome.EARLY_STOPPED, 0)
+
+
+class StopAfterOneEpoch(Callback):
+    def __init__(self, exception):
+        self.exception = exception
+
+    def on_epoch_end(self, net, **kwargs):
+        raise self.exception
+
+
+@pytest.mark.parametrize(
+    "exception, outcome",
+    [
+        (KeyboardInterrupt(), Outcome.INTERRUPTED),
+        (StopStage(Outcome.DIVERGED), Outcome.DIVERGED),
+    ],
+)
+def test_fit_stages_stops_a_greedy_stack_where_training_stopped(exception, outcome):
+    dae = _dae(hidden_layer_sizes=(8, 4), device="cpu").fit(X)
+    dae.net_.callbacks_.append(("stop", StopAfterOneEpoch(exception)))
+    epochs_before = len(dae.net_.history)
+    assert _stage_outcome(dae, epochs=3) == (outcome, 0)
+    assert len(dae.net_.history) == epochs_before + 1  # layer 1 never ran
+
+
+def test_partial_fit_warns_that_it_ignores_early_stopping():
+    dae = _dae(early_stopping=True, device="cpu")
+    with pytest.warns(UserWarning, match="partial_fit ignores early_stopping=True"):
+        dae.partial_fit(X)
+    assert dae.validation_scores_ == []  # no validation split was made
