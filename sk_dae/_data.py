@@ -31,7 +31,10 @@ def _fits_on(device, nbytes):
     if device.type != "cuda":
         return True
     free, _ = torch.cuda.mem_get_info(device)
-    return nbytes <= _GPU_RESIDENT_SHARE * free
+    # mem_get_info counts the blocks that torch's caching allocator keeps after
+    # an earlier fit as taken; they are free to this process.
+    cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+    return nbytes <= _GPU_RESIDENT_SHARE * (free + cached)
 
 
 def _as_float32_tensor(X):
@@ -76,6 +79,10 @@ class RowData:
             nbytes = self._X.element_size() * self._X.nelement()
             if _fits_on(self.device, nbytes):
                 self._X = self._X.to(self.device)
+        # Batches bound for a GPU from host memory go through page-locked
+        # memory, so that the copy runs asynchronously and the host prepares the
+        # next batch (gather, densify) while the GPU computes on this one.
+        self._pin = self.device.type == "cuda" and self.storage_device.type == "cpu"
 
     def __len__(self):
         return self._X.shape[0] if self._index is None else len(self._index)
@@ -112,16 +119,28 @@ class RowData:
             if not batch.flags.writeable:  # torch cannot wrap read-only memory
                 batch = batch.copy()
             batch = torch.from_numpy(batch)  # a view of X when it is float32 already
+        if self._pin:
+            batch = batch.pin_memory()
         return batch.to(self.device, dtype=self.dtype, non_blocking=True)
 
     def column_range(self):
         """Per-feature (min, max) as two (n_features,) float32 arrays."""
         X = self._X
-        if self._index is not None:
-            X = X[self._index if isinstance(X, torch.Tensor) else self._index.numpy()]
         if isinstance(X, torch.Tensor):
-            low, high = torch.aminmax(X, dim=0)
+            # Batch by batch where the rows are kept: a subset (the training
+            # rows of an early-stopping split) is never copied whole.
+            lows, highs = [], []
+            for start in range(0, len(self), INFERENCE_BATCH_SIZE):
+                rows = slice(start, start + INFERENCE_BATCH_SIZE)
+                if self._index is not None:
+                    rows = self._index[rows]
+                low, high = torch.aminmax(X[rows], dim=0)
+                lows.append(low)
+                highs.append(high)
+            low, high = torch.stack(lows).amin(0), torch.stack(highs).amax(0)
             return low.float().cpu().numpy(), high.float().cpu().numpy()
+        if self._index is not None:
+            X = X[self._index.numpy()]
         low, high = X.min(axis=0), X.max(axis=0)
         if sp.issparse(X):
             low, high = low.toarray(), high.toarray()

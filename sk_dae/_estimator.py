@@ -22,13 +22,13 @@ from skorch.callbacks import ProgressBar
 
 from ._callbacks import DivergenceGuard, Outcome, StageEarlyStopping
 from ._data import INFERENCE_BATCH_SIZE, BatchIterator, RowData
-from ._device import resolve_device
+from ._device import resolve_device, resolve_fitted_device
 from ._functions import ACTIVATIONS, LOSSES
 from ._loss import EMPHASIS_PRESETS
 from ._modules import StackedDenoisingAutoencoder
 from ._net import DenoisingAutoencoderNet
 from ._noise import NOISE_FUNCTIONS, user_noise
-from ._persistence import load_device, net_state, restore_net
+from ._persistence import net_state, restore_net
 from ._validation import (
     check_emphasis,
     check_finite_output,
@@ -40,6 +40,18 @@ from ._validation import (
 )
 
 _FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def _compute_dtype(dtype, device):
+    """The torch dtype that inference on ``dtype`` input runs in on ``device``.
+
+    float64 on the CPU, where it costs about twice float32 and makes results
+    independent of batching; float32 on a GPU, where float64 matrix products run
+    at 1/2 to 1/64 of the float32 rate, depending on the card, and the network
+    was trained in float32 anyway. Either way the output has the input's dtype.
+    """
+    on_gpu = torch.device(device).type == "cuda"
+    return torch.float64 if dtype == np.float64 and not on_gpu else torch.float32
 
 
 @contextmanager
@@ -138,9 +150,13 @@ class DenoisingAutoencoderTransformer(
         Learning rate of the Adam optimizer.
 
     device : str or torch.device, default="auto"
-        ``"auto"`` uses a GPU when one is visible and the CPU otherwise;
-        ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` choose explicitly (asking for CUDA
-        where there is none is an error).
+        ``"auto"`` uses the current GPU when one is visible and the CPU
+        otherwise; ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` choose explicitly
+        (asking for CUDA where there is none is an error). A fitted model runs
+        where ``device`` points at each call: after ``set_params(device=...)``
+        the next ``transform``, ``partial_fit`` or warm ``fit`` moves the network
+        there. On a GPU, float64 input is computed in float32 (the precision the
+        network was trained in) and returned as float64.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the private generators of the weight initialisation, the shuffling
@@ -198,7 +214,9 @@ class DenoisingAutoencoderTransformer(
         in :meth:`score`), when ``early_stopping`` is True; None otherwise.
 
     device_ : str
-        The device the model was trained on.
+        The device the network is on, with its index (``"cpu"``, ``"cuda:0"``).
+        A loaded model keeps the device it was saved from until it is first
+        used: loading touches no GPU.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -453,14 +471,7 @@ class DenoisingAutoencoderTransformer(
 
     def _continued_net(self, early_stopping):
         check_warm_structure(self._shape, self._structure())
-        net = self.net_
-        device = resolve_device(self.device)
-        if device != net.device:
-            raise ValueError(
-                f"Cannot continue training on device {device!r}: the fitted network "
-                f"lives on {net.device!r}. Set device={net.device!r}, or refit from "
-                "scratch with warm_start=False."
-            )
+        net = self._placed_net()
         # The training knobs may change between calls; the shape may not.
         net.set_params(
             lr=self.lr,
@@ -563,6 +574,7 @@ class DenoisingAutoencoderTransformer(
             warnings.warn(message + untrained, UserWarning, stacklevel=4)
 
     def _set_fitted(self, net):
+        self.__dict__.pop("_saved_net", None)
         self.net_ = net
         self.device_ = net.device
         done = [row for row in net.history if "train_loss" in row]
@@ -575,42 +587,73 @@ class DenoisingAutoencoderTransformer(
         )
         self._n_features_out = self._shape["hidden_layer_sizes"][-1]
 
-    # -- persistence ----------------------------------------------------------
+    # -- placement and persistence --------------------------------------------
+
+    def _placed_net(self):
+        """``net_`` on the device that ``device`` resolves to now.
+
+        A loaded model is rebuilt from its saved state here, on first use; a
+        fitted one is moved through the same state when ``device`` was changed
+        with ``set_params``. Where ``device`` cannot be met (a GPU model loaded on
+        a machine without that GPU) the network goes to the CPU, with a warning.
+        """
+        net = self.__dict__.get("net_")
+        device = resolve_fitted_device(self.device, self.device_)
+        if net is not None and device == net.device:
+            return net
+        state = self.__dict__["_saved_net"] if net is None else net_state(net)
+        config = {**self._net_config, "device": device}
+        net = restore_net(self._make_net(config, early_stopping=False), state)
+        self._net_config = config
+        self.__dict__.pop("_saved_net", None)
+        self.net_, self.device_ = net, device
+        return net
+
+    def __getattr__(self, name):
+        # Only reached when normal lookup fails: net_ of a loaded model that has
+        # not been used yet.
+        if name == "net_" and "_saved_net" in self.__dict__:
+            return self._placed_net()
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
 
     def __getstate__(self):
         # The net travels as numpy arrays and plain values (see _persistence).
         state = dict(super().__getstate__())
         net = state.pop("net_", None)
-        if net is not None:
-            state["_net_state"] = net_state(net)
+        saved = state.pop("_saved_net", None)
+        if net is not None or saved is not None:
+            state["_net_state"] = net_state(net) if net is not None else saved
         return state
 
     def __setstate__(self, state):
+        # No torch object is made here: net_ is rebuilt where it is first needed,
+        # so that loading touches no GPU (nor creates a CUDA context on each Dask
+        # worker the model is sent to) and set_params(device=...) can pick the
+        # device before that.
         saved = state.pop("_net_state", None)
         super().__setstate__(state)
         if saved is not None:
-            config = dict(self._net_config)
-            config["device"] = load_device(self._net_config["device"])
-            net = self._make_net(config, early_stopping=False)
-            same_device = config["device"] == self._net_config["device"]
-            self.net_ = restore_net(net, saved, same_device)
-            self.device_ = config["device"]
+            self._saved_net = saved
 
     # -- inference ------------------------------------------------------------
 
     def _map_batches(self, X, func, tail_shape, method):
         """Apply ``func(module, batch)`` to X batch by batch without gradients.
 
-        The arithmetic runs in X's float dtype: float64 input gets a float64 copy
-        of the (float32-trained) weights, so results do not depend on the order
-        or grouping of the rows beyond float64 rounding. Each result goes to the
-        host at once, so device memory holds one batch whatever len(X).
+        The arithmetic runs in X's float dtype on the CPU (float64 input gets a
+        float64 copy of the float32-trained weights, so results do not depend
+        on the order or grouping of the rows beyond float64 rounding), and in
+        float32 on a GPU (:func:`_compute_dtype`). Each result goes to the host
+        at once, so device memory holds one batch whatever len(X).
         """
-        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
-        module = self.net_.module_
+        net = self._placed_net()
+        dtype = _compute_dtype(X.dtype, net.device)
+        module = net.module_
         if dtype != torch.float32:
             module = copy.deepcopy(module).to(dtype)
-        data = RowData(X, self.net_.device, resident=False, dtype=dtype)
+        data = RowData(X, net.device, resident=False, dtype=dtype)
         out = np.empty((len(data), *tail_shape), dtype=X.dtype)
         start = 0
         with torch.no_grad():

@@ -20,7 +20,7 @@ its own moments across stages and ``partial_fit`` calls.
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 from skorch.helper import predefined_split
 from skorch.utils import TeeGenerator
 
@@ -221,7 +221,7 @@ class DenoisingAutoencoderNet(NeuralNet):
                 iterator, training, prefix, step_fn, **fit_params
             )
         # No callback works per batch (the default; ProgressBar, gradient
-        # clipping or LRScheduler would): skip skorch's per-batch notify calls,
+        # clipping or a per-batch LRScheduler would): skip skorch's per-batch notify calls,
         # and read the batch losses off the device once per epoch rather than
         # once per batch (on a GPU, one synchronisation per epoch). The history
         # ends up as skorch's loop leaves it (tests/test_training_loop.py).
@@ -239,10 +239,13 @@ class DenoisingAutoencoderNet(NeuralNet):
         self.history.record(f"{prefix}_batch_count", len(sizes))
 
     def _batch_hooks_in_use(self):
-        """Whether a callback overrides a per-batch hook."""
+        """Whether a callback works per batch: it overrides a per-batch hook, and
+        is not an ``LRScheduler`` stepping per epoch (whose batch hook returns at
+        once)."""
         return any(
             getattr(type(cb), hook) is not getattr(Callback, hook)
             for _, cb in self.callbacks_
+            if not (isinstance(cb, LRScheduler) and cb.step_every == "epoch")
             for hook in ("on_batch_begin", "on_batch_end", "on_grad_computed")
         )
 

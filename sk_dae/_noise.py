@@ -56,19 +56,29 @@ class NoiseRNG:
     def below(self, n, threshold, device):
         """``n`` booleans on ``device``: 16 random bits each, read as an int16,
         compared with ``threshold`` (True with probability
-        ``(threshold + 32768) / 65536``)."""
-        n_draws = (n + 3) // 4
+        ``(threshold + 32768) / 65536``, for ``threshold`` in [-32768, 32768])."""
+        if threshold > 32767:
+            # Every int16 is below 32768, which an int16 comparison cannot hold
+            # (torch's wraps it to -32768): say so here, for both paths.
+            return torch.ones(n, dtype=torch.bool, device=device)
         if torch.device(device).type != "cpu":
-            bits = torch.empty(n_draws, dtype=torch.int64, device=device)
-            bits.random_(-(2**63), None, generator=self.generator)
-            return bits.view(torch.int16)[:n] < threshold
+            return self._torch_below(n, threshold, device)
+        return self._numpy_below(n, threshold)
+
+    def _torch_below(self, n, threshold, device):
+        # The bits stay on the device: no host transfer, no synchronisation.
+        bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=device)
+        bits.random_(-(2**63), None, generator=self.generator)
+        return bits.view(torch.int16)[:n] < threshold
+
+    def _numpy_below(self, n, threshold):
         if self._bits is None:
             seed = torch.randint(2**62, (1,), generator=self.generator).item()
             self._bits = np.random.SFC64(seed)
         # numpy's comparison of int16 is also 3 x faster than torch's here. It
         # writes into torch's memory: numpy-owned masks fragmented the heap
         # (+250 MiB of peak RSS over an epoch at batch 100).
-        bits = self._bits.random_raw(n_draws).view(np.int16)[:n]
+        bits = self._bits.random_raw((n + 3) // 4).view(np.int16)[:n]
         below = torch.empty(n, dtype=torch.bool)
         np.less(bits, threshold, out=below.numpy())
         return below

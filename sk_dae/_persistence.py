@@ -1,11 +1,10 @@
 """A fitted net as plain numpy and Python values, and back.
 
-Pickle, joblib and ``skops.io`` then store no torch object at all: a model
-trained on a GPU loads on a CPU-only machine, and ``skops.io.load`` needs to trust
-no type beyond this package's estimator.
+Pickle, joblib and ``skops.io`` then store no torch object at all: loading
+makes no torch tensor and touches no GPU (the estimator rebuilds the net where
+it is first needed), a model trained on a GPU loads on a CPU-only machine, and
+``skops.io.load`` needs to trust no type beyond this package's estimator.
 """
-
-import warnings
 
 import numpy as np
 import torch
@@ -32,8 +31,10 @@ def _to_torch(value):
 
 
 def net_state(net):
-    """The fitted state of ``net``: weights, optimizer, history and RNG streams."""
+    """The fitted state of ``net``: weights, optimizer, history, RNG streams and
+    the device they were on."""
     return {
+        "device": net.device,
         "module": _to_numpy(net.module_.state_dict()),
         "optimizer": _to_numpy(net.optimizer_.state_dict()),
         "history": [dict(row) for row in net.history],
@@ -42,30 +43,18 @@ def net_state(net):
     }
 
 
-def load_device(saved_device):
-    """The device to load onto: the saved one, or the CPU where it is missing."""
-    if saved_device.startswith("cuda") and not torch.cuda.is_available():
-        warnings.warn(
-            f"This model was trained on {saved_device!r}, which is not available "
-            "here; it is loaded on the CPU.",
-            UserWarning,
-            stacklevel=3,
-        )
-        return "cpu"
-    return saved_device
-
-
-def restore_net(net, state, same_device):
-    """Load ``state`` (from :func:`net_state`) into the initialized ``net``."""
+def restore_net(net, state):
+    """Load ``state`` (from :func:`net_state`) into the initialized ``net``,
+    which may live on another device than the one the state was saved from."""
     net.module_.load_state_dict(_to_torch(state["module"]))
     net.optimizer_.load_state_dict(_to_torch(state["optimizer"]))
     net.history.extend(state["history"])
-    # RNG states are device-specific; moved to another device, the streams are
-    # reseeded deterministically from the seeds and the epochs run so far.
-    if same_device:
+    # The shuffling stream lives on the CPU wherever the net is. The noise
+    # stream's state is device-specific: moved to another device, it is reseeded
+    # deterministically from its seed and the epochs run so far.
+    net.shuffle_generator_.set_state(_to_torch(state["shuffle_rng"]))
+    if state.get("device") == net.device:
         net.noise_generator_.set_state(_to_torch(state["noise_rng"]))
-        net.shuffle_generator_.set_state(_to_torch(state["shuffle_rng"]))
     else:
         net.noise_generator_.manual_seed(net.noise_seed + len(net.history))
-        net.shuffle_generator_.manual_seed(net.shuffle_seed + len(net.history))
     return net

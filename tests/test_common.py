@@ -4,12 +4,18 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_dae import DenoisingAutoencoderTransformer
 
+# On the CPU: the checks compare float64 results to float64 rounding, and a GPU
+# computes float64 input in float32 (tests/test_gpu.py covers the GPU).
 ESTIMATORS = [
     DenoisingAutoencoderTransformer(
-        hidden_layer_sizes=(4,), max_epochs=2, batch_size=16
+        hidden_layer_sizes=(4,), max_epochs=2, batch_size=16, device="cpu"
     ),
     DenoisingAutoencoderTransformer(
-        hidden_layer_sizes=(6, 3), corruption="swap", max_epochs=2, batch_size=16
+        hidden_layer_sizes=(6, 3),
+        corruption="swap",
+        max_epochs=2,
+        batch_size=16,
+        device="cpu",
     ),
 ]
 

@@ -25,7 +25,7 @@ X_TRAIN = X_TRAIN.astype(np.float64)
 
 
 def _dae(**kwargs):
-    params = dict(hidden_layer_sizes=(16,), max_epochs=3, random_state=0)
+    params = dict(device="cpu", hidden_layer_sizes=(16,), max_epochs=3, random_state=0)
     return DenoisingAutoencoderTransformer(**{**params, **kwargs})
 
 
@@ -98,7 +98,7 @@ def test_partial_fit_over_chunks_learns_features_as_good_as_fit_in_memory():
         clf.fit(model.transform(X_TRAIN), Y_TRAIN)
         return clf.score(model.transform(X_TEST), Y_TEST)
 
-    params = dict(hidden_layer_sizes=(64,), lr=1e-2, random_state=0)
+    params = dict(hidden_layer_sizes=(64,), lr=1e-2, random_state=0, device="cpu")
     in_memory = DenoisingAutoencoderTransformer(max_epochs=20, **params).fit(X_TRAIN)
     chunked = DenoisingAutoencoderTransformer(**params)
     for _ in range(20):  # 20 passes over 4 chunks: 20 epochs' worth of data

@@ -18,7 +18,7 @@ X_UNIT = X_DIGITS / 16.0  # digits scaled into [0, 1]
 
 
 def _dae(**kwargs):
-    params = dict(hidden_layer_sizes=(32,), max_epochs=3, random_state=0)
+    params = dict(device="cpu", hidden_layer_sizes=(32,), max_epochs=3, random_state=0)
     return DenoisingAutoencoderTransformer(**{**params, **kwargs})
 
 

@@ -27,7 +27,7 @@ X_UNIT = X_DIGITS / 16.0
 
 
 def _dae(**kwargs):
-    params = dict(hidden_layer_sizes=(16,), max_epochs=3, random_state=0)
+    params = dict(device="cpu", hidden_layer_sizes=(16,), max_epochs=3, random_state=0)
     return DenoisingAutoencoderTransformer(**{**params, **kwargs})
 
 
@@ -337,18 +337,28 @@ def test_skops_round_trip_trusts_only_this_package(fitted):
     np.testing.assert_array_equal(restored.transform(X_UNIT), fitted.transform(X_UNIT))
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the CPU-only load path")
-def test_a_model_trained_on_cuda_loads_on_a_cpu_only_machine(fitted):
-    # Forge the state a CUDA fit would save: the only device-specific parts are
-    # the device name and the random generators' states.
+def _forged_cuda_state(fitted):
+    """The state a fit with device="cuda" would save: the only device-specific
+    parts are the device names and the noise generator's state."""
     state = fitted.__getstate__()
-    state["_net_config"] = {**state["_net_config"], "device": "cuda"}
-    state["_net_state"] = {**state["_net_state"], "noise_rng": np.zeros(16, np.uint8)}
+    state["device"], state["device_"] = "cuda", "cuda:0"
+    state["_net_config"] = {**state["_net_config"], "device": "cuda:0"}
+    state["_net_state"] = {
+        **state["_net_state"],
+        "device": "cuda:0",
+        "noise_rng": np.zeros(16, np.uint8),
+    }
+    return pickle.loads(pickle.dumps(state))
+
+
+def test_a_model_trained_on_cuda_loads_on_a_cpu_only_machine(fitted, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     restored = DenoisingAutoencoderTransformer.__new__(DenoisingAutoencoderTransformer)
-    with pytest.warns(UserWarning, match="trained on 'cuda'.*loaded on the CPU"):
-        restored.__setstate__(pickle.loads(pickle.dumps(state)))
+    restored.__setstate__(_forged_cuda_state(fitted))  # no warning yet: no net
+    with pytest.warns(UserWarning, match="on 'cuda:0'.*placed on the CPU"):
+        codes = restored.transform(X_UNIT)
     assert restored.device_ == "cpu" and restored.net_.device == "cpu"
-    np.testing.assert_array_equal(restored.transform(X_UNIT), fitted.transform(X_UNIT))
+    np.testing.assert_array_equal(codes, fitted.transform(X_UNIT))
     restored.partial_fit(X_UNIT)  # and it can go on training there
 
 
@@ -405,7 +415,10 @@ def test_parallel_grid_search_on_cpu_matches_the_sequential_one():
 
 
 def test_auto_device_falls_back_to_cpu_in_a_forked_cuda_process(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "_is_in_bad_fork", lambda: True)
+    def init():
+        raise RuntimeError("Cannot re-initialize CUDA in forked subprocess.")
+
+    monkeypatch.setattr(torch.cuda, "init", init)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     with pytest.warns(RuntimeWarning, match="forked"):
         assert resolve_device("auto") == "cpu"

@@ -126,3 +126,28 @@ def test_user_noise_marks_changed_components_and_checks_the_shape():
 
     with pytest.raises(ValueError, match="same shape"):
         user_noise(lambda X, level, g: X[:, :2])(X, 0.0, _gen())
+
+
+class DevicePathRNG(NoiseRNG):
+    """Takes the device path (torch's int16 comparison) on the CPU."""
+
+    def _numpy_below(self, n, threshold):
+        return self._torch_below(n, threshold, "cpu")
+
+
+@pytest.mark.parametrize(
+    "level", [0.0, 2.0**-17, 0.3, 1 - 2.0**-16, 1 - 2.0**-17, 1 - 2.0**-20, 1.0]
+)
+def test_the_cpu_and_device_mask_paths_agree_at_every_level(level):
+    n = 200_000
+    threshold = -32768 + round(level * 65536)
+    numpy_path = NoiseRNG("cpu", seed=0)
+    torch_path = DevicePathRNG("cpu", seed=0)
+    x = torch.ones(n, 1)
+    fractions = [
+        mask_noise(x, level, rng)[1].float().mean().item()
+        for rng in (numpy_path, torch_path)
+    ]
+    want = (threshold + 32768) / 65536
+    for fraction in fractions:
+        assert abs(fraction - want) < 5 * (want * (1 - want) / n) ** 0.5 + 1e-12

@@ -4,7 +4,7 @@ against autograd, and the lean epoch loop against skorch's per-batch loop."""
 import numpy as np
 import pytest
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 
 from sk_dae import DenoisingAutoencoderTransformer
 from sk_dae._callbacks import Outcome, StopStage
@@ -15,7 +15,7 @@ X = np.random.default_rng(0).random((300, 12), dtype=np.float32)
 
 
 def _dae(**kwargs):
-    params = dict(hidden_layer_sizes=(6,), max_epochs=3, batch_size=32, random_state=0)
+    params = dict(device="cpu", hidden_layer_sizes=(6,), max_epochs=3, batch_size=32, random_state=0)
     return DenoisingAutoencoderTransformer(**{**params, **kwargs})
 
 
@@ -160,3 +160,14 @@ def test_partial_fit_warns_that_it_ignores_early_stopping():
     with pytest.warns(UserWarning, match="partial_fit ignores early_stopping=True"):
         dae.partial_fit(X)
     assert dae.validation_scores_ == []  # no validation split was made
+
+
+@pytest.mark.parametrize("step_every, per_batch", [("epoch", False), ("batch", True)])
+def test_only_a_per_batch_lr_scheduler_leaves_the_lean_loop(step_every, per_batch):
+    scheduler = LRScheduler(policy="StepLR", step_size=1, gamma=0.5)
+    scheduler.step_every = step_every
+    dae = _dae(callbacks=[("lr", scheduler)]).fit(X)
+    assert dae.net_._batch_hooks_in_use() == per_batch
+    lrs = [group["lr"] for group in dae.net_.optimizer_.param_groups]
+    n_steps = 3 if step_every == "epoch" else 3 * -(-len(X) // 32)
+    assert lrs == [pytest.approx(1e-3 * 0.5**n_steps)]
