@@ -221,10 +221,11 @@ class DenoisingAutoencoderNet(NeuralNet):
                 iterator, training, prefix, step_fn, **fit_params
             )
         # No callback works per batch (the default; ProgressBar, gradient
-        # clipping or a per-batch LRScheduler would): skip skorch's per-batch notify calls,
-        # and read the batch losses off the device once per epoch rather than
-        # once per batch (on a GPU, one synchronisation per epoch). The history
-        # ends up as skorch's loop leaves it (tests/test_training_loop.py).
+        # clipping or a per-batch LRScheduler would): skip skorch's per-batch
+        # notify calls, and read the batch losses off the device once per epoch
+        # rather than once per batch (on a GPU, one synchronisation per epoch).
+        # The history ends up as skorch's loop leaves it
+        # (tests/test_training_loop.py).
         if training and self.backprop_ is not None:
             step_fn = self._hand_derived_step  # nothing listens to its gradients
         losses, sizes = [], []

@@ -15,7 +15,13 @@ X = np.random.default_rng(0).random((300, 12), dtype=np.float32)
 
 
 def _dae(**kwargs):
-    params = dict(device="cpu", hidden_layer_sizes=(6,), max_epochs=3, batch_size=32, random_state=0)
+    params = dict(
+        device="cpu",
+        hidden_layer_sizes=(6,),
+        max_epochs=3,
+        batch_size=32,
+        random_state=0,
+    )
     return DenoisingAutoencoderTransformer(**{**params, **kwargs})
 
 
