@@ -43,8 +43,11 @@ def environment(device):
 
 
 def machine_line(info):
-    """One line naming the machine, for printed reports."""
-    where = info.get("gpu") or f"{info['cpu']}, {info['cores']} cores"
+    """One line naming the machine, for printed reports: the GPU when one was
+    used, and always the CPU."""
+    where = f"{info['cpu']}, {info['cores']} cores"
+    if info.get("gpu"):
+        where = f"{info['gpu']} with {where}"
     return f"{where}; torch {info['torch']}, scikit-learn {info['scikit-learn']}"
 
 

@@ -13,11 +13,16 @@ the time of ``transform`` against ``PCA.transform`` at the same width, and the
 peak memory that ``fit`` adds beyond the training data. The trainers take turns,
 one epoch each per round, after a warm-up round; the ratios are medians over the
 rounds of this project's time over each peer's in the same round. Prints them
-and writes ``speed.json``. With CUDA, also samples per second on the
-GPU and the share of the GPU's measured matrix-product throughput that training
-reaches at batch 4096 and 784-1000-784.
+and writes ``speed.json``.
+
+With CUDA, the GPU section times whole ``fit`` calls (input checks, the upload,
+every epoch; after a warm-up fit) at batch 100 (784-100-784) and at batch 4096
+(784-1000-784), on the GPU and on this machine's CPU: samples per second, the
+GPU over the CPU, and the share of the GPU's measured fp32 matrix-product
+throughput that training reaches.
 
     python benchmarks/speed.py                    # Fashion-MNIST train set
+    python benchmarks/speed.py --gpu-only         # the GPU section alone
     python benchmarks/speed.py --smoke            # seconds, synthetic data
 """
 
@@ -53,9 +58,19 @@ def parse_args(argv=None):
         "--smoke", action="store_true", help="tiny synthetic run for CI"
     )
     parser.add_argument("--out", default="results", help="output folder")
+    parser.add_argument(
+        "--gpu-only", action="store_true", help="run the GPU section alone"
+    )
+    parser.add_argument(
+        "--gpu-epochs", type=int, default=10, help="epochs of each timed GPU fit"
+    )
+    parser.add_argument(
+        "--cpu-epochs", type=int, default=2, help="epochs of each timed CPU fit"
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.n_rows, args.rounds = 1000, 1
+        args.gpu_epochs = args.cpu_epochs = 1
     return args
 
 
@@ -76,13 +91,13 @@ def load_rows(args):
 
 
 class SkDae:
-    def __init__(self, X, device="cpu", width=WIDTH, batch_size=BATCH):
+    def __init__(self, X):
         self.X = X
         self.model = DenoisingAutoencoderTransformer(
-            hidden_layer_sizes=(width,),
+            hidden_layer_sizes=(WIDTH,),
             corruption_level=LEVEL,
-            batch_size=batch_size,
-            device=device,
+            batch_size=BATCH,
+            device="cpu",
             random_state=0,
         )
 
@@ -132,14 +147,14 @@ class Skorch:
 
 
 class Reference:
-    def __init__(self, X, device="cpu"):
-        self.loop = ReferenceLoop(torch.from_numpy(X).to(device), WIDTH)
+    def __init__(self, X):
+        self.loop = ReferenceLoop(torch.from_numpy(X), WIDTH)
 
     def epoch(self):
         self.loop.epoch()
 
 
-def round_robin(trainers, rounds, device="cpu"):
+def round_robin(trainers, rounds):
     """Seconds of each trainer's epochs, one epoch of each in turn per round.
 
     Timings on a shared machine drift by tens of percent over seconds; running
@@ -151,8 +166,6 @@ def round_robin(trainers, rounds, device="cpu"):
         for name, trainer in trainers.items():
             start = time.perf_counter()
             trainer.epoch()
-            if device != "cpu":
-                torch.cuda.synchronize()
             seconds[name].append(time.perf_counter() - start)
     return {name: s[1:] for name, s in seconds.items()}
 
@@ -218,12 +231,13 @@ def fit_memory(X):
     return out
 
 
-def matmul_tflops(device, shape=(4096, 784, 1000), repeats=50):
-    """fp32 matrix-product throughput of the GPU, at the shapes training uses."""
+def matmul_tflops(device, shape=(8192, 8192, 8192), repeats=20):
+    """The device's measured fp32 matrix-product throughput (TFLOP/s), at a
+    large square shape: the yardstick of the GPU section."""
     m, k, n = shape
     a = torch.randn(m, k, device=device)
     b = torch.randn(k, n, device=device)
-    for _ in range(5):
+    for _ in range(3):
         a @ b
     torch.cuda.synchronize(device)
     start = time.perf_counter()
@@ -233,43 +247,90 @@ def matmul_tflops(device, shape=(4096, 784, 1000), repeats=50):
     return 2 * m * k * n * repeats / (time.perf_counter() - start) / 1e12
 
 
-def gpu_report(X, rounds, cpu_epoch_s):
-    """Batch 100 against the CPU, and batch 4096 at 784-1000-784 against the
-    GPU's own matrix-product throughput."""
-    device = "cuda"
-    seconds = round_robin(
-        {
-            "batch100": SkDae(X, device),
-            "batch4096": SkDae(X, device, width=1000, batch_size=4096),
-        },
-        rounds,
-        device,
-    )
-    small = statistics.median(seconds["batch100"])
-    big = statistics.median(seconds["batch4096"])
-    # Per sample: 2 forward products and 3 backward ones (no input gradient),
-    # each 2 * 784 * 1000 flops.
-    flops_per_sample = 5 * 2 * X.shape[1] * 1000
-    achieved = flops_per_sample * len(X) / big / 1e12
+# The GPU section's settings: the reference setting, and a wide net at a large
+# batch that gives the GPU matrix products worth its while.
+GPU_SETTINGS = {
+    "batch 100, 784-100-784": (100, 100),
+    "batch 4096, 784-1000-784": (4096, 1000),
+}
+
+
+def time_fit(X, device, batch_size, width, epochs):
+    """Seconds of a whole ``fit`` (validation, upload, every epoch), after a
+    one-epoch warm-up fit on the same device."""
+
+    def fit(n_epochs):
+        dae = DenoisingAutoencoderTransformer(
+            hidden_layer_sizes=(width,),
+            corruption_level=LEVEL,
+            batch_size=batch_size,
+            max_epochs=n_epochs,
+            device=device,
+            random_state=0,
+        )
+        start = time.perf_counter()
+        dae.fit(X)
+        if device != "cpu":
+            torch.cuda.synchronize(device)
+        return time.perf_counter() - start
+
+    fit(1)
+    return fit(epochs)
+
+
+def gpu_report(X, gpu_epochs=10, cpu_epochs=2, device="cuda"):
+    """Samples per second of ``fit`` on the GPU and on this machine's CPU, at
+    each of GPU_SETTINGS, and the share of the GPU's measured fp32
+    matrix-product throughput that GPU training reaches."""
     peak = matmul_tflops(device)
+    rows = {}
+    for name, (batch_size, width) in GPU_SETTINGS.items():
+        # Per sample: 2 forward products and 3 backward ones (no input
+        # gradient), each 2 * n_features * width flops.
+        flops_per_sample = 5 * 2 * X.shape[1] * width
+        gpu_s = time_fit(X, device, batch_size, width, gpu_epochs)
+        cpu_s = time_fit(X, "cpu", batch_size, width, cpu_epochs)
+        gpu_rate = len(X) * gpu_epochs / gpu_s
+        cpu_rate = len(X) * cpu_epochs / cpu_s
+        rows[name] = {
+            "gpu_fit_seconds": gpu_s,
+            "gpu_epochs": gpu_epochs,
+            "gpu_samples_per_s": gpu_rate,
+            "cpu_fit_seconds": cpu_s,
+            "cpu_epochs": cpu_epochs,
+            "cpu_samples_per_s": cpu_rate,
+            "gpu_over_cpu": gpu_rate / cpu_rate,
+            "gpu_tflops": flops_per_sample * gpu_rate / 1e12,
+            "share_of_matmul_throughput": flops_per_sample * gpu_rate / 1e12 / peak,
+        }
     return {
         "gpu": torch.cuda.get_device_name(),
-        "seconds_per_epoch": seconds,
-        "batch100_seconds_per_epoch": small,
-        "batch100_speedup_over_cpu": cpu_epoch_s / small,
-        "batch100_samples_per_s": len(X) / small,
-        "batch4096_width1000_seconds_per_epoch": big,
-        "batch4096_samples_per_s": len(X) / big,
-        "batch4096_tflops": achieved,
         "matmul_tflops": peak,
-        "share_of_matmul_throughput": achieved / peak,
+        "settings": rows,
+        "environment": environment(device),
     }
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    X, source = load_rows(args)
-    env = environment("cpu")
+def print_gpu_report(gpu):
+    print(
+        f"\n### fit on the GPU against this machine's CPU ({gpu['gpu']}; measured "
+        f"fp32 matrix products: {gpu['matmul_tflops']:.1f} TFLOP/s)\n"
+    )
+    print(
+        "| setting | GPU samples/s | CPU samples/s | GPU / CPU | GPU TFLOP/s | "
+        "share of matmul throughput |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, r in gpu["settings"].items():
+        print(
+            f"| {name} | {r['gpu_samples_per_s']:.0f} | {r['cpu_samples_per_s']:.0f} "
+            f"| {r['gpu_over_cpu']:.1f} | {r['gpu_tflops']:.2f} "
+            f"| {r['share_of_matmul_throughput']:.1%} |"
+        )
+    print(machine_line(gpu["environment"]))
+
+
+def cpu_report(X, source, rounds):
     epochs = round_robin(
         {
             "sk_dae": SkDae(X),
@@ -277,34 +338,26 @@ def main(argv=None):
             "skorch NeuralNetRegressor": Skorch(X),
             "hand-written torch loop": Reference(X),
         },
-        args.rounds,
+        rounds,
     )
     seconds = {name: statistics.median(s) for name, s in epochs.items()}
-    ratio = ratios(epochs)
     transform = time_transform(X)
-    memory = fit_memory(X)
-    gpu = None
-    if torch.cuda.is_available():
-        gpu = gpu_report(X, args.rounds, seconds["sk_dae"])
-    report = {
-        "gpu": gpu,
-        "data": source,
-        "shape": list(X.shape),
-        "setting": {"width": WIDTH, "level": LEVEL, "batch_size": BATCH},
+    return {
         "cpu_seconds_per_epoch": seconds,
         "cpu_epoch_seconds_by_round": epochs,
-        "ratios_sk_dae_over": ratio,
+        "ratios_sk_dae_over": ratios(epochs),
         "transform_seconds": transform,
         "transform_ratio_over_pca": transform["sk_dae"] / transform["pca"],
-        "fit_memory": memory,
-        "environment": env,
+        "fit_memory": fit_memory(X),
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "speed.json").write_text(json.dumps(report, indent=2))
+
+
+def print_cpu_report(report, X, source, rounds):
+    seconds, ratio = report["cpu_seconds_per_epoch"], report["ratios_sk_dae_over"]
+    transform = report["transform_seconds"]
     print(
         f"### Seconds per epoch, {source} {X.shape[0]} x {X.shape[1]} "
-        f"(medians of {args.rounds} rounds)\n"
+        f"(medians of {rounds} rounds)\n"
     )
     print("| trainer | s / epoch | sk_dae / this (median of per-round ratios) |")
     print("|---|---|---|")
@@ -315,22 +368,37 @@ def main(argv=None):
         f"PCA({WIDTH}) {transform['pca']:.3f} s, ratio "
         f"{report['transform_ratio_over_pca']:.2f}"
     )
-    for dtype, m in memory.items():
+    for dtype, m in report["fit_memory"].items():
         if m["peak_added_bytes"] is not None:
             print(
                 f"fit on {dtype} X ({m['data_bytes'] / 2**20:.0f} MiB): peak RSS "
                 f"+{m['peak_added_bytes'] / 2**20:.0f} MiB"
             )
-    if gpu:
-        print(
-            f"\nGPU {gpu['gpu']}: batch 100 {gpu['batch100_seconds_per_epoch']:.3f} "
-            f"s/epoch ({gpu['batch100_speedup_over_cpu']:.1f} x the CPU); batch "
-            f"4096, 784-1000-784: {gpu['batch4096_samples_per_s']:.0f} samples/s, "
-            f"{gpu['batch4096_tflops']:.1f} TFLOP/s = "
-            f"{gpu['share_of_matmul_throughput']:.0%} of the measured fp32 "
-            f"matrix-product throughput ({gpu['matmul_tflops']:.1f} TFLOP/s)"
-        )
-    print(machine_line(env))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    X, source = load_rows(args)
+    env = environment("cpu")
+    report = {
+        "data": source,
+        "shape": list(X.shape),
+        "setting": {"width": WIDTH, "level": LEVEL, "batch_size": BATCH},
+        "environment": env,
+    }
+    if not args.gpu_only:
+        report.update(cpu_report(X, source, args.rounds))
+        print_cpu_report(report, X, source, args.rounds)
+        print(machine_line(env))
+    report["gpu"] = None
+    if torch.cuda.is_available():
+        report["gpu"] = gpu_report(X, args.gpu_epochs, args.cpu_epochs)
+        print_gpu_report(report["gpu"])
+    elif args.gpu_only:
+        print("No CUDA device is visible: no GPU section to run.", file=sys.stderr)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "speed.json").write_text(json.dumps(report, indent=2))
     return report
 
 
