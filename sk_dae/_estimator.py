@@ -152,11 +152,12 @@ class DenoisingAutoencoderTransformer(
     device : str or torch.device, default="auto"
         ``"auto"`` uses the current GPU when one is visible and the CPU
         otherwise; ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` choose explicitly
-        (asking for CUDA where there is none is an error). A fitted model runs
-        where ``device`` points at each call: after ``set_params(device=...)``
-        the next ``transform``, ``partial_fit`` or warm ``fit`` moves the network
-        there. On a GPU, float64 input is computed in float32 (the precision the
-        network was trained in) and returned as float64.
+        (asking for CUDA where there is none is an error). ``"auto"`` and
+        ``"cuda"`` resolve at fit to one GPU, which the model keeps. After
+        ``set_params(device=...)`` on a fitted model, the next ``transform``,
+        ``partial_fit`` or warm ``fit`` moves the network there. On a GPU,
+        float64 input is computed in float32 (the precision the network was
+        trained in) and returned as float64.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the private generators of the weight initialisation, the shuffling
@@ -575,6 +576,7 @@ class DenoisingAutoencoderTransformer(
 
     def _set_fitted(self, net):
         self.__dict__.pop("_saved_net", None)
+        self._placed_for = self.device  # the device parameter net_ was placed for
         self.net_ = net
         self.device_ = net.device
         done = [row for row in net.history if "train_loss" in row]
@@ -592,21 +594,25 @@ class DenoisingAutoencoderTransformer(
     def _placed_net(self):
         """``net_`` on the device that ``device`` resolves to now.
 
-        A loaded model is rebuilt from its saved state here, on first use; a
-        fitted one is moved through the same state when ``device`` was changed
-        with ``set_params``. Where ``device`` cannot be met (a GPU model loaded on
-        a machine without that GPU) the network goes to the CPU, with a warning.
+        A fitted network stays where it is until ``device`` is changed with
+        ``set_params`` (so ``"auto"`` and ``"cuda"`` keep the GPU they resolved
+        to at fit, whatever GPU is current later); then it is moved through its
+        saved state. A loaded model is rebuilt from its saved state here, on
+        first use. Where ``device`` cannot be met (a GPU model loaded on a
+        machine without that GPU) the network goes to the CPU, with a warning.
         """
         net = self.__dict__.get("net_")
-        device = resolve_fitted_device(self.device, self.device_)
-        if net is not None and device == net.device:
+        if net is not None and self.device == getattr(self, "_placed_for", None):
             return net
-        state = self.__dict__["_saved_net"] if net is None else net_state(net)
-        config = {**self._net_config, "device": device}
-        net = restore_net(self._make_net(config, early_stopping=False), state)
-        self._net_config = config
-        self.__dict__.pop("_saved_net", None)
-        self.net_, self.device_ = net, device
+        device = resolve_fitted_device(self.device, self.device_)
+        if net is None or device != net.device:
+            state = self.__dict__["_saved_net"] if net is None else net_state(net)
+            config = {**self._net_config, "device": device}
+            net = restore_net(self._make_net(config, early_stopping=False), state)
+            self._net_config = config
+            self.__dict__.pop("_saved_net", None)
+            self.net_, self.device_ = net, device
+        self._placed_for = self.device
         return net
 
     def __getattr__(self, name):

@@ -117,3 +117,20 @@ def test_float64_inference_runs_in_float32_on_a_gpu():
     assert _compute_dtype(np.float64, "cpu") == torch.float64
     assert _compute_dtype(np.float64, "cuda:0") == torch.float32
     assert _compute_dtype(np.float32, "cpu") == torch.float32
+
+
+def test_a_fitted_model_keeps_its_device_until_device_is_set(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    auto = DenoisingAutoencoderTransformer(
+        hidden_layer_sizes=(8,), max_epochs=1, random_state=0, device="auto"
+    ).fit(X_UNIT)
+    assert auto.device_ == "cpu"
+    # A GPU appears (or another one becomes current): "auto" would now resolve
+    # to cuda:1, but the fitted model stays where it was placed.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "init", lambda: None)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    auto.transform(X_UNIT)
+    auto.partial_fit(X_UNIT)
+    assert auto.device_ == "cpu" and auto.net_.device == "cpu"
