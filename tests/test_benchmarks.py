@@ -160,3 +160,8 @@ def test_scale_smoke(tmp_path):
 def test_out_of_core_smoke():
     out = _run("out_of_core.py", "--rows", "3000", "--chunk-rows", "1000")
     assert "memmap" in out and "codes finite: True" in out
+
+
+def test_ab_engine_against_this_checkout():
+    out = _run("ab_engine.py", str(ROOT), "--smoke")
+    assert "2 rounds: this checkout" in out and "median of per-round ratios" in out
