@@ -7,7 +7,7 @@ import torch
 from skorch.callbacks import Callback, EarlyStopping
 
 
-class Outcome(str, enum.Enum):
+class Outcome(enum.StrEnum):
     """How a training stage ended."""
 
     DONE = "done"  # every epoch asked for ran

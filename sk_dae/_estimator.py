@@ -101,7 +101,8 @@ class DenoisingAutoencoderTransformer(
           "swap noise" of the Porto Seguro winning solution).
         - a callable ``f(X, level, generator) -> X_tilde`` on torch tensors of
           shape (batch, features), drawing its randomness from the given
-          ``torch.Generator``. The components it changes count as corrupted.
+          ``torch.Generator``, which lives on the batch's device (draw with
+          ``device=X.device``). The components it changes count as corrupted.
 
     corruption_level : float or sequence of float, default=0.3
         The fraction of corrupted inputs (``"mask"``, ``"salt_and_pepper"``,

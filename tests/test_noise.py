@@ -151,3 +151,15 @@ def test_the_cpu_and_device_mask_paths_agree_at_every_level(level):
     want = (threshold + 32768) / 65536
     for fraction in fractions:
         assert abs(fraction - want) < 5 * (want * (1 - want) / n) ** 0.5 + 1e-12
+
+
+def test_a_failing_callable_on_a_device_gets_a_hint_about_the_generator():
+    def host_noise(X, level, generator):  # forgets device=X.device
+        raise RuntimeError("Expected a 'cuda' device type for generator")
+
+    X = torch.empty(4, 3, device="meta")  # a batch that is not on the CPU
+    with pytest.raises(RuntimeError, match=r"device=X\.device") as info:
+        user_noise(host_noise)(X, 0.3, torch.Generator())
+    assert "Expected a 'cuda' device type" in str(info.value)
+    with pytest.raises(RuntimeError, match="^Expected"):  # on the CPU, unchanged
+        user_noise(host_noise)(torch.ones(4, 3), 0.3, torch.Generator())
