@@ -55,15 +55,27 @@ def _compute_dtype(dtype, device):
 
 
 @contextmanager
-def _unchanged_on_error(estimator):
+def _unchanged_on_error(estimator, continues_training):
     """Restore the estimator's attributes if the block raises: a failed call must
-    not leave a fitted model half-updated (validate_data sets n_features_in_)."""
+    not leave a fitted model half-updated (validate_data sets n_features_in_).
+
+    With ``continues_training``, the block trains the fitted ``net_`` in place
+    (warm ``fit``, ``partial_fit``), so its state is saved too, and on an error
+    (a failing corruption callable, running out of GPU memory) the network is
+    rebuilt from it: weights, optimizer, history and noise streams as they were.
+    """
     saved = dict(vars(estimator))
+    net = saved.get("net_") if continues_training else None
+    state = None if net is None else net_state(net)
     try:
         yield
     except BaseException:
         vars(estimator).clear()
         vars(estimator).update(saved)
+        if state is not None:
+            config = {**estimator._net_config, "device": net.device}
+            fresh = estimator._make_net(config, early_stopping=False)
+            estimator.net_ = restore_net(fresh, state)
         raise
 
 
@@ -351,7 +363,7 @@ class DenoisingAutoencoderTransformer(
         """
         warm = self.warm_start and hasattr(self, "net_")
         stop_early = self.early_stopping
-        with _unchanged_on_error(self):
+        with _unchanged_on_error(self, continues_training=warm):
             X = self._validate_fit_input(X, reset=not warm)
             if warm:
                 net = self._continued_net(stop_early)
@@ -392,7 +404,7 @@ class DenoisingAutoencoderTransformer(
                 UserWarning,
                 stacklevel=2,
             )
-        with _unchanged_on_error(self):
+        with _unchanged_on_error(self, continues_training=not first_call):
             X = self._validate_fit_input(X, reset=first_call)
             if first_call:
                 net = self._new_net(X.shape[1], False)
@@ -603,24 +615,42 @@ class DenoisingAutoencoderTransformer(
         machine without that GPU) the network goes to the CPU, with a warning.
         """
         net = self.__dict__.get("net_")
-        if net is not None and self.device == getattr(self, "_placed_for", None):
+        unchanged = self.device == getattr(self, "_placed_for", None)
+        if net is not None and unchanged:
             return net
-        device = resolve_fitted_device(self.device, self.device_)
+        if net is None and unchanged:
+            device = self._loaded_device()
+        else:  # a device the user has just set must be met, as at fit
+            device = resolve_device(self.device)
         if net is None or device != net.device:
             state = self.__dict__["_saved_net"] if net is None else net_state(net)
             config = {**self._net_config, "device": device}
             net = restore_net(self._make_net(config, early_stopping=False), state)
             self._net_config = config
-            self.__dict__.pop("_saved_net", None)
+            # net_ first: a thread that reads net_ meanwhile finds either.
             self.net_, self.device_ = net, device
+            self.__dict__.pop("_saved_net", None)
         self._placed_for = self.device
         return net
+
+    def _loaded_device(self):
+        """Where a loaded model goes: the device it was saved from where that is
+        here (a model placed on cuda:1 comes back on cuda:1), else where its
+        ``device`` resolves to here, else the CPU, with a warning."""
+        try:
+            return resolve_device(self.device_)
+        except ValueError:
+            return resolve_fitted_device(self.device, self.device_)
 
     def __getattr__(self, name):
         # Only reached when normal lookup fails: net_ of a loaded model that has
         # not been used yet.
         if name == "net_" and "_saved_net" in self.__dict__:
-            return self._placed_net()
+            try:
+                return self._placed_net()
+            except AttributeError as exc:
+                # Not "no net_": that would make fit and partial_fit start over.
+                raise RuntimeError(f"Rebuilding net_ failed: {exc}") from exc
         raise AttributeError(
             f"{type(self).__name__!r} object has no attribute {name!r}"
         )

@@ -20,7 +20,7 @@ its own moments across stages and ``partial_fit`` calls.
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.helper import predefined_split
 from skorch.utils import TeeGenerator
 
@@ -30,6 +30,19 @@ from ._data import INFERENCE_BATCH_SIZE, BatchIterator, RowData
 from ._functions import LOSSES
 from ._loss import ReconstructionLoss
 from ._noise import NoiseRNG
+
+_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+
+def _works_per_batch(callback):
+    """Whether ``callback`` overrides a per-batch hook. An ``LRScheduler``
+    stepping per epoch does not count for its own batch hook, which returns at
+    once; a subclass that overrides a hook again does."""
+    cls = type(callback)
+    base = Callback
+    if isinstance(callback, LRScheduler) and callback.step_every == "epoch":
+        base = LRScheduler
+    return any(getattr(cls, hook) is not getattr(base, hook) for hook in _BATCH_HOOKS)
 
 
 class DenoisingAutoencoderNet(NeuralNet):
@@ -136,9 +149,17 @@ class DenoisingAutoencoderNet(NeuralNet):
         except StopStage as stop:
             outcome = stop.outcome
         except KeyboardInterrupt:
-            outcome = Outcome.INTERRUPTED
+            outcome = self._plain_interrupt_outcome()
         self.notify("on_train_end", X=data, y=None)
         return outcome
+
+    def _plain_interrupt_outcome(self):
+        """A plain KeyboardInterrupt is Ctrl-C, unless a user's own skorch
+        ``EarlyStopping`` (which raises one too) has run out of patience."""
+        for _, cb in self.callbacks_:
+            if isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience:
+                return Outcome.EARLY_STOPPED
+        return Outcome.INTERRUPTED
 
     def begin_stage(self, layer, corrupt, level, valid=None):
         """Train ``layer`` (None: the whole stack) with ``corrupt`` at ``level``.
@@ -240,15 +261,8 @@ class DenoisingAutoencoderNet(NeuralNet):
         self.history.record(f"{prefix}_batch_count", len(sizes))
 
     def _batch_hooks_in_use(self):
-        """Whether a callback works per batch: it overrides a per-batch hook, and
-        is not an ``LRScheduler`` stepping per epoch (whose batch hook returns at
-        once)."""
-        return any(
-            getattr(type(cb), hook) is not getattr(Callback, hook)
-            for _, cb in self.callbacks_
-            if not (isinstance(cb, LRScheduler) and cb.step_every == "epoch")
-            for hook in ("on_batch_begin", "on_batch_end", "on_grad_computed")
-        )
+        """Whether a callback works per batch."""
+        return any(_works_per_batch(cb) for _, cb in self.callbacks_)
 
     def train_step(self, batch, **fit_params):
         if self.backprop_ is None:

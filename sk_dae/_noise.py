@@ -168,15 +168,15 @@ def user_noise(func):
         try:
             X_tilde = func(X, level, _as_rng(rng).generator)
         except RuntimeError as exc:
-            if X.device.type == "cpu":
-                raise
-            # The usual cause: a tensor drawn on the CPU (torch's default)
-            # with the device's generator.
-            raise RuntimeError(
-                f"The `corruption` callable failed on a batch on {X.device}: {exc} "
-                "Its generator lives on the batch's device: draw on it, e.g. "
-                "torch.rand(X.shape, generator=generator, device=X.device)."
-            ) from exc
+            if X.device.type != "cpu":
+                # The usual cause: a tensor drawn on the CPU (torch's default)
+                # with the device's generator. A note keeps the error's type.
+                exc.add_note(
+                    f"The `corruption` callable got a batch on {X.device}; its "
+                    "generator lives there too: draw on the batch's device, e.g. "
+                    "torch.rand(X.shape, generator=generator, device=X.device)."
+                )
+            raise
         if not isinstance(X_tilde, torch.Tensor) or X_tilde.shape != X.shape:
             got = getattr(X_tilde, "shape", type(X_tilde).__name__)
             raise ValueError(

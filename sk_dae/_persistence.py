@@ -6,13 +6,17 @@ it is first needed), a model trained on a GPU loads on a CPU-only machine, and
 ``skops.io.load`` needs to trust no type beyond this package's estimator.
 """
 
+import copy
+
 import numpy as np
 import torch
 
 
 def _to_numpy(value):
     if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
+        # A copy, never a view of a CPU tensor: the state must not change when
+        # the net trains on (a snapshot taken before a call that may fail).
+        return np.array(value.detach().cpu().numpy())
     if isinstance(value, dict):
         return {k: _to_numpy(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -37,7 +41,7 @@ def net_state(net):
         "device": net.device,
         "module": _to_numpy(net.module_.state_dict()),
         "optimizer": _to_numpy(net.optimizer_.state_dict()),
-        "history": [dict(row) for row in net.history],
+        "history": copy.deepcopy(net.history.to_list()),
         "noise_rng": _to_numpy(net.noise_generator_.get_state()),
         "shuffle_rng": _to_numpy(net.shuffle_generator_.get_state()),
     }

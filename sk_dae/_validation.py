@@ -44,8 +44,9 @@ def check_finite_output(out, method):
         raise ValueError(
             f"{method} produced non-finite values: the input's magnitude overflows "
             "the network's arithmetic. Scale the input as the training data was "
-            "scaled (e.g. with the Pipeline's scaler), or pass float64 input "
-            "(computed in float64 on the CPU)."
+            "scaled (e.g. with the Pipeline's scaler), or pass float64 input, "
+            "which is computed in float64 on the CPU (set_params(device='cpu') "
+            "for a model on a GPU)."
         )
 
 

@@ -61,6 +61,7 @@ def _saved_on(fitted, device, device_):
     ``device_``, with the ``device`` parameter it was fitted with."""
     state = fitted.__getstate__()
     state["device"], state["device_"] = device, device_
+    state["_placed_for"] = device
     state["_net_state"] = {
         **state["_net_state"],
         "device": device_,
@@ -134,3 +135,34 @@ def test_a_fitted_model_keeps_its_device_until_device_is_set(monkeypatch):
     auto.transform(X_UNIT)
     auto.partial_fit(X_UNIT)
     assert auto.device_ == "cpu" and auto.net_.device == "cpu"
+
+
+def test_a_device_set_on_a_fitted_model_must_be_met(fitted, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    model = pickle.loads(pickle.dumps(fitted))
+    model.transform(X_UNIT)
+    codes = model.transform(X_UNIT)
+    for device, message in [("cuda:0", "CUDA is not available"), ("tpu", "'tpu'")]:
+        model.set_params(device=device)
+        for call in (model.transform, model.partial_fit):
+            with pytest.raises(ValueError, match=message):
+                call(X_UNIT)
+    model.set_params(device="cpu")
+    np.testing.assert_array_equal(model.transform(X_UNIT), codes)
+    assert model.n_iter_ == fitted.n_iter_
+
+
+def test_a_loaded_model_comes_back_on_the_gpu_it_was_saved_from(fitted, two_gpus):
+    # Saved from cuda:0 with device="auto"; cuda:1 is current here. Forged: the
+    # rebuild itself is stopped before it touches the (absent) GPU.
+    restored = _saved_on(fitted, "auto", "cuda:0")
+    placed = []
+
+    def make_net(config, early_stopping):
+        placed.append(config["device"])
+        raise RuntimeError("stop before building on a GPU")
+
+    restored._make_net = make_net
+    with pytest.raises(RuntimeError, match="Rebuilding net_ failed|stop before"):
+        restored.transform(X_UNIT)
+    assert placed == ["cuda:0"]

@@ -1,10 +1,12 @@
 """The net's fast paths against skorch's standard ones: the hand-derived step
 against autograd, and the lean epoch loop against skorch's per-batch loop."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
-from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
 from sk_dae import DenoisingAutoencoderTransformer
 from sk_dae._callbacks import Outcome, StopStage
@@ -177,3 +179,66 @@ def test_only_a_per_batch_lr_scheduler_leaves_the_lean_loop(step_every, per_batc
     lrs = [group["lr"] for group in dae.net_.optimizer_.param_groups]
     n_steps = 3 if step_every == "epoch" else 3 * -(-len(X) // 32)
     assert lrs == [pytest.approx(1e-3 * 0.5**n_steps)]
+
+
+def test_a_users_own_early_stopping_ends_a_layer_not_the_stack():
+    # skorch's EarlyStopping raises a plain KeyboardInterrupt when it stops.
+    stopper = EarlyStopping(
+        monitor="train_loss", patience=1, threshold=1e9, threshold_mode="abs"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "interrupted" warning
+        dae = _dae(hidden_layer_sizes=(8, 4), callbacks=[("es", stopper)]).fit(X)
+    assert dae.net_.history[:, "layer"] == [0, 0, 1, 1]  # both layers trained
+
+
+class PerBatchScheduler(LRScheduler):
+    def on_batch_begin(self, net, **kwargs):
+        pass
+
+
+def test_an_lr_scheduler_subclass_with_its_own_batch_hook_works_per_batch():
+    net = _dae().fit(X).net_
+    net.callbacks_ = [("lr", PerBatchScheduler(policy="StepLR", step_size=1))]
+    assert net._batch_hooks_in_use()
+
+
+class FailingNoise:
+    """Masking noise that raises on its ``fail_at``-th batch, as a buggy
+    callable or an out-of-memory error would in the middle of an epoch."""
+
+    def __init__(self, fail_at):
+        self.fail_at, self.calls = fail_at, 0
+
+    def __call__(self, X, level, generator):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise RuntimeError("noise failed")
+        keep = torch.rand(X.shape, generator=generator, device=X.device) >= level
+        return X * keep
+
+
+@pytest.mark.parametrize("call", ["partial_fit", "warm fit"])
+def test_a_call_that_fails_mid_epoch_leaves_the_fitted_network_as_it_was(call):
+    noise = FailingNoise(fail_at=-1)
+    dae = _dae(corruption=noise, warm_start=call == "warm fit").fit(X)
+    noise.fail_at = noise.calls + 5  # mid-epoch in the next call
+    before = _weights(dae)
+    history = [dict(row) for row in dae.net_.history]
+    adam = {
+        k: v.clone() for k, v in dae.net_.optimizer_.state_dict()["state"][0].items()
+    }
+    codes = dae.transform(X)
+    with pytest.raises(RuntimeError, match="noise failed"):
+        dae.partial_fit(X) if call == "partial_fit" else dae.fit(X)
+    for a, b in zip(_weights(dae), before, strict=True):
+        assert torch.equal(a, b)
+    assert [dict(row) for row in dae.net_.history] == history
+    state = dae.net_.optimizer_.state_dict()["state"][0]
+    assert all(torch.equal(state[k], v) for k, v in adam.items())
+    np.testing.assert_array_equal(dae.transform(X), codes)
+    assert dae.n_iter_ == 3
+    # And it trains on from there.
+    noise.fail_at = -1
+    dae.partial_fit(X)
+    assert dae.n_iter_ == 4
