@@ -6,8 +6,6 @@ it is first needed), a model trained on a GPU loads on a CPU-only machine, and
 ``skops.io.load`` needs to trust no type beyond this package's estimator.
 """
 
-import copy
-
 import numpy as np
 import torch
 
@@ -41,7 +39,9 @@ def net_state(net):
         "device": net.device,
         "module": _to_numpy(net.module_.state_dict()),
         "optimizer": _to_numpy(net.optimizer_.state_dict()),
-        "history": copy.deepcopy(net.history.to_list()),
+        # Rows are copied, not their contents: training appends rows and
+        # never changes those of finished epochs.
+        "history": [dict(row) for row in net.history],
         "noise_rng": _to_numpy(net.noise_generator_.get_state()),
         "shuffle_rng": _to_numpy(net.shuffle_generator_.get_state()),
     }
