@@ -55,28 +55,31 @@ def _compute_dtype(dtype, device):
 
 
 @contextmanager
-def _unchanged_on_error(estimator, continues_training):
+def _unchanged_on_error(estimator):
     """Restore the estimator's attributes if the block raises: a failed call must
     not leave a fitted model half-updated (validate_data sets n_features_in_).
 
-    With ``continues_training``, the block trains the fitted ``net_`` in place
-    (warm ``fit``, ``partial_fit``), so its state is saved too, and on an error
-    (a failing corruption callable, running out of GPU memory) the network is
-    rebuilt from it: weights, optimizer, history and noise streams as they were.
+    A call that goes on to train the fitted ``net_`` in place (warm ``fit``,
+    ``partial_fit``) first saves its state in ``_net_snapshot``; if it then
+    fails (a failing corruption callable, running out of GPU memory), the
+    network is rebuilt from that state: weights, optimizer, history and noise
+    streams as they were.
     """
     saved = dict(vars(estimator))
-    net = saved.get("net_") if continues_training else None
-    state = None if net is None else net_state(net)
     try:
         yield
     except BaseException:
+        snapshot = vars(estimator).get("_net_snapshot")
         vars(estimator).clear()
         vars(estimator).update(saved)
-        if state is not None:
-            config = {**estimator._net_config, "device": net.device}
+        if snapshot is not None:
+            device, state = snapshot
+            config = {**estimator._net_config, "device": device}
             fresh = estimator._make_net(config, early_stopping=False)
             estimator.net_ = restore_net(fresh, state)
         raise
+    finally:
+        vars(estimator).pop("_net_snapshot", None)
 
 
 class DenoisingAutoencoderTransformer(
@@ -363,7 +366,7 @@ class DenoisingAutoencoderTransformer(
         """
         warm = self.warm_start and hasattr(self, "net_")
         stop_early = self.early_stopping
-        with _unchanged_on_error(self, continues_training=warm):
+        with _unchanged_on_error(self):
             X = self._validate_fit_input(X, reset=not warm)
             if warm:
                 net = self._continued_net(stop_early)
@@ -404,7 +407,7 @@ class DenoisingAutoencoderTransformer(
                 UserWarning,
                 stacklevel=2,
             )
-        with _unchanged_on_error(self, continues_training=not first_call):
+        with _unchanged_on_error(self):
             X = self._validate_fit_input(X, reset=first_call)
             if first_call:
                 net = self._new_net(X.shape[1], False)
@@ -486,6 +489,8 @@ class DenoisingAutoencoderTransformer(
     def _continued_net(self, early_stopping):
         check_warm_structure(self._shape, self._structure())
         net = self._placed_net()
+        # Training changes net in place from here on: see _unchanged_on_error.
+        self._net_snapshot = (net.device, net_state(net))
         # The training knobs may change between calls; the shape may not.
         net.set_params(
             lr=self.lr,
