@@ -139,8 +139,9 @@ class DenoisingAutoencoderNet(NeuralNet):
         """Run up to ``epochs`` epochs of the current stage; return the Outcome.
 
         skorch's ``partial_fit`` without its catch-all: the callback that stops
-        training says why (:class:`~sk_dae._callbacks.StopStage`), and any other
-        ``KeyboardInterrupt`` is Ctrl-C.
+        training says why (:class:`~sk_dae._callbacks.StopStage`); any other
+        ``KeyboardInterrupt`` is a user's skorch ``EarlyStopping`` that ran out of
+        patience, or else Ctrl-C.
         """
         self.notify("on_train_begin", X=data, y=None)
         try:
