@@ -94,16 +94,16 @@ def resolve_device(device):
     return f"cuda:{index}"
 
 
-def resolve_fitted_device(device, current):
-    """Where a fitted network goes: ``device`` resolved, or the CPU where that
-    cannot be met here (a GPU model loaded on a machine without that GPU), with
-    a warning unless the network is on the CPU already."""
+def resolve_loaded_device(device, saved_device):
+    """Where a loaded network goes when the device it was saved from is not
+    here: ``device`` resolved, or else the CPU, with a warning unless it was
+    saved from the CPU."""
     try:
         return resolve_device(device)
     except ValueError as exc:
-        if current != "cpu":
+        if saved_device != "cpu":
             warnings.warn(
-                f"This model's network is on {current!r} and asks for "
+                f"This model was saved from {saved_device!r} and asks for "
                 f"device={device!r}, which cannot be used here ({exc}). It is "
                 "placed on the CPU; set_params(device=...) chooses where it runs.",
                 UserWarning,

@@ -22,7 +22,7 @@ from skorch.callbacks import ProgressBar
 
 from ._callbacks import DivergenceGuard, Outcome, StageEarlyStopping
 from ._data import INFERENCE_BATCH_SIZE, BatchIterator, RowData
-from ._device import resolve_device, resolve_fitted_device
+from ._device import resolve_device, resolve_loaded_device
 from ._functions import ACTIVATIONS, LOSSES
 from ._loss import EMPHASIS_PRESETS
 from ._modules import StackedDenoisingAutoencoder
@@ -645,7 +645,7 @@ class DenoisingAutoencoderTransformer(
         try:
             return resolve_device(self.device_)
         except ValueError:
-            return resolve_fitted_device(self.device, self.device_)
+            return resolve_loaded_device(self.device, self.device_)
 
     def __getattr__(self, name):
         # Only reached when normal lookup fails: net_ of a loaded model that has

@@ -86,9 +86,19 @@ def test_loading_makes_no_network_and_touches_no_gpu(fitted, monkeypatch):
     assert restored.device_ == "cpu" and restored.net_.device == "cpu"
 
 
+def test_a_model_trained_on_cuda_loads_on_a_cpu_only_machine(fitted, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    restored = _saved_on(fitted, "cuda", "cuda:0")  # no warning yet: no net
+    with pytest.warns(UserWarning, match="saved from 'cuda:0'.*placed on the CPU"):
+        codes = restored.transform(X_UNIT)
+    assert restored.device_ == "cpu" and restored.net_.device == "cpu"
+    np.testing.assert_array_equal(codes, fitted.transform(X_UNIT))
+    restored.partial_fit(X_UNIT)  # and it goes on training there
+
+
 def test_a_model_saved_on_a_missing_gpu_falls_back_to_the_cpu(fitted, two_gpus):
     restored = _saved_on(fitted, "cuda:3", "cuda:3")
-    with pytest.warns(UserWarning, match="on 'cuda:3'.*does not exist.*CPU"):
+    with pytest.warns(UserWarning, match="saved from 'cuda:3'.*does not exist.*CPU"):
         codes = restored.transform(X_UNIT)
     np.testing.assert_array_equal(codes, fitted.transform(X_UNIT))
     assert restored.device_ == "cpu"

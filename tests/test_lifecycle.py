@@ -337,32 +337,6 @@ def test_skops_round_trip_trusts_only_this_package(fitted):
     np.testing.assert_array_equal(restored.transform(X_UNIT), fitted.transform(X_UNIT))
 
 
-def _forged_cuda_state(fitted):
-    """The state a fit with device="cuda" would save: the only device-specific
-    parts are the device names and the noise generator's state."""
-    state = fitted.__getstate__()
-    state["device"], state["device_"] = "cuda", "cuda:0"
-    state["_placed_for"] = "cuda"
-    state["_net_config"] = {**state["_net_config"], "device": "cuda:0"}
-    state["_net_state"] = {
-        **state["_net_state"],
-        "device": "cuda:0",
-        "noise_rng": np.zeros(16, np.uint8),
-    }
-    return pickle.loads(pickle.dumps(state))
-
-
-def test_a_model_trained_on_cuda_loads_on_a_cpu_only_machine(fitted, monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    restored = DenoisingAutoencoderTransformer.__new__(DenoisingAutoencoderTransformer)
-    restored.__setstate__(_forged_cuda_state(fitted))  # no warning yet: no net
-    with pytest.warns(UserWarning, match="on 'cuda:0'.*placed on the CPU"):
-        codes = restored.transform(X_UNIT)
-    assert restored.device_ == "cpu" and restored.net_.device == "cpu"
-    np.testing.assert_array_equal(codes, fitted.transform(X_UNIT))
-    restored.partial_fit(X_UNIT)  # and it can go on training there
-
-
 def test_fitting_writes_nothing_to_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _dae(early_stopping=True, verbose=0).fit(X_UNIT)
