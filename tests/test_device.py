@@ -114,8 +114,10 @@ def test_a_loaded_model_saves_again_without_being_used(fitted):
     np.testing.assert_array_equal(again.transform(X_UNIT), fitted.transform(X_UNIT))
 
 
-def test_a_network_saved_elsewhere_goes_where_device_points(fitted):
-    # Saved "on cuda:0" with device="cpu": placed on the CPU, no warning.
+def test_a_network_saved_elsewhere_goes_where_device_points(fitted, monkeypatch):
+    # Saved "on cuda:0" with device="cpu", loaded where cuda:0 does not exist:
+    # placed on the CPU, no warning. (Where cuda:0 exists, it goes back there.)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     moved = _saved_on(fitted, "cpu", "cuda:0")
     moved.partial_fit(X_UNIT)  # trains on the CPU; the noise stream is reseeded
     assert moved.net_.device == "cpu" and moved.device_ == "cpu"
