@@ -50,8 +50,10 @@ class LayerBackprop:
         self.grads = {name: torch.zeros_like(p) for name, p in layer.named_parameters()}
         self._pairs = [(p, self.grads[name]) for name, p in layer.named_parameters()]
 
-    def __call__(self, x_tilde, x, corrupted=None):
+    def __call__(self, x_tilde, x, corrupted=None, observed=None):
         """Set the layer's gradients for a batch; return ``(loss, output)``.
+
+        ``observed`` (or None: all) marks the entries of ``x`` that are targets.
 
         ``output`` is what the autograd path reconstructs: the decoder's logits
         for a loss ``on_logits``, its activation otherwise.
@@ -62,7 +64,7 @@ class LayerBackprop:
             decoder_weight = layer.decoder_matrix()  # W', (F, H)
             out = torch.addmm(layer.decoder_bias, h, decoder_weight.t())  # (B, F)
             out = self.decoder.forward_(out)
-            weight = loss_weights(corrupted, self.emphasis)
+            weight = loss_weights(corrupted, self.emphasis, observed)
             loss, d_out, scale = self.loss.value_and_gradient(out, x, weight)
             d_out = self.decoder.times_derivative(d_out, out)
             # d_out * scale is dL / d(pre-activation of the decoder), (B, F). The

@@ -13,6 +13,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ._missing import has_missing
+
 # Rows per forward pass of inference (transform, scoring, the codes of a layer
 # for the next greedy stage): large enough to keep the matrix products
 # efficient, small enough to bound device memory.
@@ -60,13 +62,22 @@ class RowData:
         If False, rows are converted batch by batch (a single pass).
     dtype : torch.dtype
         Float dtype of the batches: float32 for training, X's own for inference.
+    missing : bool, default=None
+        Whether X has missing entries, if the caller knows; else X is checked.
+
+    Attributes
+    ----------
+    missing : bool
+        Whether X has missing entries (NaN). Batches keep them as NaN; the
+        consumer splits them off (:func:`sk_dae._missing.split_missing`).
     """
 
-    def __init__(self, X, device, resident=True, dtype=torch.float32):
+    def __init__(self, X, device, resident=True, dtype=torch.float32, missing=None):
         self.device = torch.device(device)
         self.dtype = dtype
         self.n_features = X.shape[1]
         self._index = None  # rows of a subset, see ``subset``
+        self.missing = has_missing(X) if missing is None else missing
         if sp.issparse(X):
             self._X = sp.csr_matrix(X, dtype=_NUMPY_DTYPES[dtype])
         elif isinstance(X, torch.Tensor):
@@ -124,7 +135,14 @@ class RowData:
         return batch.to(self.device, dtype=self.dtype, non_blocking=True)
 
     def column_range(self):
-        """Per-feature (min, max) as two (n_features,) float32 arrays."""
+        """Per-feature (min, max) of the observed values as two (n_features,)
+        float32 arrays; 0 for a feature with none."""
+        low, high = self._column_range()
+        empty = ~np.isfinite(low)  # all missing: a range of 0 changes nothing
+        low[empty], high[empty] = 0.0, 0.0
+        return low, high
+
+    def _column_range(self):
         X = self._X
         if isinstance(X, torch.Tensor):
             # Batch by batch where the rows are kept: a subset (the training
@@ -134,20 +152,47 @@ class RowData:
                 rows = slice(start, start + INFERENCE_BATCH_SIZE)
                 if self._index is not None:
                     rows = self._index[rows]
-                low, high = torch.aminmax(X[rows], dim=0)
+                low, high = _observed_aminmax(X[rows])
                 lows.append(low)
                 highs.append(high)
             low, high = torch.stack(lows).amin(0), torch.stack(highs).amax(0)
             return low.float().cpu().numpy(), high.float().cpu().numpy()
         if self._index is not None:
             X = X[self._index.numpy()]
-        low, high = X.min(axis=0), X.max(axis=0)
         if sp.issparse(X):
-            low, high = low.toarray(), high.toarray()
-        return (
-            np.asarray(low, dtype=np.float32).ravel(),
-            np.asarray(high, dtype=np.float32).ravel(),
-        )
+            # Reduce the stored values (NaN ignored), then count the implicit
+            # zeros of every column that has some.
+            X = sp.csc_matrix(X)
+            low, high = (
+                _sparse_column_reduce(X, np.fmin),
+                _sparse_column_reduce(X, np.fmax),
+            )
+            has_zero = np.diff(X.indptr) < X.shape[0]
+            low[has_zero] = np.fmin(low[has_zero], 0)
+            high[has_zero] = np.fmax(high[has_zero], 0)
+        else:
+            # fmin/fmax ignore NaN (nanmin would warn on an all-NaN column).
+            low, high = np.fmin.reduce(X, axis=0), np.fmax.reduce(X, axis=0)
+        return low.astype(np.float32).ravel(), high.astype(np.float32).ravel()
+
+
+def _observed_aminmax(X):
+    """Column-wise (min, max) of a (B, F) tensor, NaN ignored: (inf, -inf) for
+    a column of NaN only."""
+    nan = torch.isnan(X)
+    return X.masked_fill(nan, float("inf")).amin(0), X.masked_fill(
+        nan, float("-inf")
+    ).amax(0)
+
+
+def _sparse_column_reduce(X, op):
+    """Column-wise NaN-ignoring ``op`` over the stored values of a CSC matrix;
+    NaN for a column that stores none."""
+    out = np.full(X.shape[1], np.nan)
+    stored = np.flatnonzero(np.diff(X.indptr))
+    if stored.size:
+        out[stored] = op.reduceat(X.data, X.indptr[stored])
+    return out
 
 
 class BatchIterator:

@@ -24,7 +24,8 @@ from ._callbacks import DivergenceGuard, Outcome, StageEarlyStopping
 from ._data import INFERENCE_BATCH_SIZE, BatchIterator, RowData
 from ._device import resolve_device, resolve_loaded_device
 from ._functions import ACTIVATIONS, LOSSES
-from ._loss import EMPHASIS_PRESETS
+from ._loss import EMPHASIS_PRESETS, row_losses
+from ._missing import empty_rows
 from ._modules import StackedDenoisingAutoencoder
 from ._net import DenoisingAutoencoderNet
 from ._noise import NOISE_FUNCTIONS, user_noise
@@ -35,6 +36,7 @@ from ._validation import (
     check_float32_range,
     check_layer_sizes,
     check_levels,
+    check_observed,
     check_unit_interval,
     check_warm_structure,
 )
@@ -97,6 +99,16 @@ class DenoisingAutoencoderTransformer(
     layer by layer as in Vincent et al. (2010): each layer is a denoising
     autoencoder of the codes of the layer below.
 
+    Missing values (NaN) are accepted everywhere but in ``inverse_transform``. A
+    missing entry enters the encoder as 0, exactly as an entry dropped by
+    masking noise (so scale the data so that 0 is a neutral value, e.g. with
+    ``MinMaxScaler`` or ``StandardScaler``, which both pass NaN through), and it
+    is never a reconstruction target: the training and validation losses and
+    :meth:`score_samples` average over observed entries only. A row with no
+    observed entry trains nothing, is encoded as a row of zeros, and scores
+    NaN. A column with no observed entry in ``fit``'s X is learned from nothing
+    (a warning says so).
+
     Parameters
     ----------
     hidden_layer_sizes : int or tuple of int, default=(100,)
@@ -118,6 +130,11 @@ class DenoisingAutoencoderTransformer(
           shape (batch, features), drawing its randomness from the given
           ``torch.Generator``, which lives on the batch's device (draw with
           ``device=X.device``). The components it changes count as corrupted.
+
+        Missing entries stay 0 under every corruption: salt and pepper uses the
+        range of the observed values, swap noise never takes a missing value,
+        and with masking noise a missing entry counts as corrupted (for
+        ``emphasis``).
 
     corruption_level : float or sequence of float, default=0.3
         The fraction of corrupted inputs (``"mask"``, ``"salt_and_pepper"``,
@@ -367,7 +384,7 @@ class DenoisingAutoencoderTransformer(
         warm = self.warm_start and hasattr(self, "net_")
         stop_early = self.early_stopping
         with _unchanged_on_error(self):
-            X = self._validate_fit_input(X, reset=not warm)
+            X = self._validate_fit_input(X, reset=not warm, whole=True)
             if warm:
                 net = self._continued_net(stop_early)
             else:
@@ -417,11 +434,18 @@ class DenoisingAutoencoderTransformer(
         self._set_fitted(net)
         return self
 
-    def _validate_fit_input(self, X, reset):
+    def _validate_fit_input(self, X, reset, *, whole=False):
+        """``whole``: X is the whole training set (``fit``), not one more part."""
         X = validate_data(
-            self, X, reset=reset, accept_sparse=("csr", "csc"), dtype=_FLOAT_DTYPES
+            self,
+            X,
+            reset=reset,
+            accept_sparse=("csr", "csc"),
+            dtype=_FLOAT_DTYPES,
+            ensure_all_finite="allow-nan",
         )
         check_float32_range(X)
+        check_observed(X, whole)
         if self.loss == "bce":
             check_unit_interval(X)
         self._levels()  # the cross-parameter checks, before any training
@@ -681,8 +705,10 @@ class DenoisingAutoencoderTransformer(
 
     # -- inference ------------------------------------------------------------
 
-    def _map_batches(self, X, func, tail_shape, method):
-        """Apply ``func(module, batch)`` to X batch by batch without gradients.
+    def _map_batches(self, X, func, tail_shape, method, nan_rows=()):
+        """Apply ``func(module, x, observed)`` to X batch by batch without
+        gradients: ``x`` is the batch with its missing entries set to 0 and
+        ``observed`` their mask (None when X has no missing entry).
 
         The arithmetic runs in X's float dtype on the CPU (float64 input gets a
         float64 copy of the float32-trained weights, so results do not depend
@@ -700,15 +726,23 @@ class DenoisingAutoencoderTransformer(
         start = 0
         with torch.no_grad():
             for batch in BatchIterator(data, INFERENCE_BATCH_SIZE):
-                out[start : start + len(batch)] = func(module, batch).cpu().numpy()
+                x, observed = net.observed_part(batch, data.missing)
+                out[start : start + len(batch)] = (
+                    func(module, x, observed).cpu().numpy()
+                )
                 start += len(batch)
-        check_finite_output(out, method)
+        check_finite_output(out, method, nan_rows)
         return out
 
     def _validate_transform_input(self, X):
         check_is_fitted(self)
         return validate_data(
-            self, X, reset=False, accept_sparse=("csr", "csc"), dtype=_FLOAT_DTYPES
+            self,
+            X,
+            reset=False,
+            accept_sparse=("csr", "csc"),
+            dtype=_FLOAT_DTYPES,
+            ensure_all_finite="allow-nan",
         )
 
     def transform(self, X):
@@ -717,8 +751,9 @@ class DenoisingAutoencoderTransformer(
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data. With ``loss="bce"``, values slightly outside [0, 1] (test
-            rows of a scaler fitted on training rows) are accepted.
+            Input data; missing entries (NaN) enter as 0. With ``loss="bce"``,
+            values slightly outside [0, 1] (test rows of a scaler fitted on
+            training rows) are accepted.
 
         Returns
         -------
@@ -727,7 +762,10 @@ class DenoisingAutoencoderTransformer(
         """
         X = self._validate_transform_input(X)
         return self._map_batches(
-            X, lambda module, x: module.encode(x), (self._n_features_out,), "transform"
+            X,
+            lambda module, x, observed: module.encode(x),
+            (self._n_features_out,),
+            "transform",
         )
 
     def inverse_transform(self, X):
@@ -752,7 +790,7 @@ class DenoisingAutoencoderTransformer(
             )
         return self._map_batches(
             X,
-            lambda module, h: module.decode(h),
+            lambda module, h, observed: module.decode(h),
             (self.n_features_in_,),
             "inverse_transform",
         )
@@ -771,17 +809,18 @@ class DenoisingAutoencoderTransformer(
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Minus the mean over features of the ``loss`` between each row and its
-            reconstruction through the whole stack.
+            Minus the mean over the observed features of the ``loss`` between
+            each row and its reconstruction through the whole stack; NaN for a
+            row with no observed feature.
         """
         X = self._validate_transform_input(X)
         loss = LOSSES[self.loss]
 
-        def neg_loss(module, x):
+        def neg_loss(module, x, observed):
             z = module.reconstruct(x, logits=loss.on_logits)
-            return -loss.elementwise(z, x).mean(dim=1)
+            return -row_losses(loss, z, x, observed)
 
-        return self._map_batches(X, neg_loss, (), "score_samples")
+        return self._map_batches(X, neg_loss, (), "score_samples", empty_rows(X))
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples`: minus the mean reconstruction loss.
@@ -796,11 +835,20 @@ class DenoisingAutoencoderTransformer(
         Returns
         -------
         score : float
+            The mean over the rows that have an observed entry.
         """
-        return float(np.mean(self.score_samples(X)))
+        scores = self.score_samples(X)
+        scores = scores[~np.isnan(scores)]
+        if not scores.size:
+            raise ValueError(
+                "score needs a row with an observed entry; every entry of X is "
+                "missing (NaN)."
+            )
+        return float(np.mean(scores))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

@@ -1,5 +1,6 @@
 """The training criterion, and the per-element weights of its loss."""
 
+import torch
 from torch import nn
 
 from ._functions import LOSSES, lookup
@@ -9,17 +10,36 @@ from ._functions import LOSSES, lookup
 EMPHASIS_PRESETS = {"full": (1.0, 0.0), "double": (1.0, 0.5)}
 
 
-def loss_weights(corrupted, emphasis):
+def loss_weights(corrupted, emphasis, observed=None):
     """Per-element weights of the loss, (B, F), or None to weigh all alike.
 
     The one place that decides them, for the autograd and the hand-derived
     paths alike: emphasis puts ``alpha`` on the components the corruption
-    touched and ``beta`` on the others.
+    touched and ``beta`` on the others. Missing entries (False in ``observed``)
+    weigh 0, and the observed ones are scaled by ``numel / n_observed``: the
+    losses of :data:`~sk_dae._functions.LOSSES` divide by ``numel``, so the
+    batch loss is the mean over observed entries only.
     """
-    if emphasis is None or corrupted is None:
-        return None
-    alpha, beta = emphasis
-    return corrupted * (alpha - beta) + beta
+    weight = None
+    if emphasis is not None and corrupted is not None:
+        alpha, beta = emphasis
+        weight = corrupted * (alpha - beta) + beta
+    if observed is None:
+        return weight
+    # A tensor, not .item(): no host synchronisation. clamp: a batch with no
+    # observed entry weighs 0 everywhere instead of 0 / 0.
+    share = observed.numel() / observed.sum().clamp(min=1)
+    present = observed * share.to(torch.float32)  # (B, F) float32
+    return present if weight is None else present.mul_(weight)
+
+
+def row_losses(loss, z, x, observed=None):
+    """Mean ``loss.elementwise(z, x)`` of each row over its observed entries:
+    (B,), NaN for a row with none."""
+    values = loss.elementwise(z, x)
+    if observed is None:
+        return values.mean(dim=1)
+    return (values * observed).sum(dim=1) / observed.sum(dim=1)
 
 
 class ReconstructionLoss(nn.Module):
@@ -36,7 +56,8 @@ class ReconstructionLoss(nn.Module):
         super().__init__()
         self.emphasis = emphasis
 
-    def forward(self, output, target, kind="mse", corrupted=None):
-        """``mean(w * l(output, target))`` for the loss ``kind`` of ``LOSSES``."""
-        weight = loss_weights(corrupted, self.emphasis)
+    def forward(self, output, target, kind="mse", corrupted=None, observed=None):
+        """``mean(w * l(output, target))`` for the loss ``kind`` of ``LOSSES``;
+        ``observed`` (or None: all) marks the entries that are targets."""
+        weight = loss_weights(corrupted, self.emphasis, observed)
         return lookup(LOSSES, kind, "loss").mean(output, target, weight)

@@ -29,6 +29,7 @@ from ._callbacks import Outcome, StopStage
 from ._data import INFERENCE_BATCH_SIZE, BatchIterator, RowData
 from ._functions import LOSSES
 from ._loss import ReconstructionLoss
+from ._missing import split_missing
 from ._noise import NoiseRNG
 
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
@@ -125,7 +126,8 @@ class DenoisingAutoencoderNet(NeuralNet):
         try:
             for layer in layers:
                 level = levels[layer or 0]
-                self.begin_stage(layer, corrupter(layer, data), level, valid)
+                corrupt = corrupter(layer, data)
+                self.begin_stage(layer, corrupt, level, valid, missing=data.missing)
                 outcome = self.fit_stage(data, epochs)
                 last = layer is None or layer + 1 == len(layers)
                 if last or outcome in (Outcome.DIVERGED, Outcome.INTERRUPTED):
@@ -162,15 +164,18 @@ class DenoisingAutoencoderNet(NeuralNet):
                 return Outcome.EARLY_STOPPED
         return Outcome.INTERRUPTED
 
-    def begin_stage(self, layer, corrupt, level, valid=None):
+    def begin_stage(self, layer, corrupt, level, valid=None, missing=False):
         """Train ``layer`` (None: the whole stack) with ``corrupt`` at ``level``.
 
-        ``corrupt(X, level, generator) -> (X_tilde, corrupted)`` is a function of
-        :mod:`sk_dae._noise`; ``valid`` holds the stage's validation rows, or None.
+        ``corrupt(X, level, generator, observed) -> (X_tilde, corrupted)`` is a
+        function of :mod:`sk_dae._noise`; ``valid`` holds the stage's validation
+        rows, or None; ``missing`` says whether the stage's rows have missing
+        entries (NaN), which its steps then split off every batch.
         """
         self.layer_ = layer
         self.corrupt_ = corrupt
         self.level_ = level
+        self.missing_ = missing
         bottom = layer is None or layer == 0
         self.loss_kind_ = self.input_loss if bottom else "mse"
         self.train_split = None if valid is None else predefined_split(valid)
@@ -203,9 +208,10 @@ class DenoisingAutoencoderNet(NeuralNet):
         start = 0
         with torch.no_grad():
             for batch in BatchIterator(data, INFERENCE_BATCH_SIZE):
-                codes[start : start + len(batch)] = encoder.encode(batch)
+                x, _ = self.observed_part(batch, data.missing)
+                codes[start : start + len(batch)] = encoder.encode(x)
                 start += len(batch)
-        return RowData(codes, self.device)
+        return RowData(codes, self.device, missing=False)  # holes entered as 0
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -230,9 +236,19 @@ class DenoisingAutoencoderNet(NeuralNet):
 
     # -- steps ----------------------------------------------------------------
 
-    def denoise(self, x, generator):
+    @staticmethod
+    def observed_part(batch, missing):
+        """``(x, observed)``: the batch with its missing entries set to 0, and
+        the mask of the others (None when the rows have no missing entry)."""
+        return split_missing(batch) if missing else (batch, None)
+
+    def corrupt(self, x, observed, generator):
+        """``(x_tilde, corrupted)``: the stage's corruption of the clean batch."""
+        return self.corrupt_(x, self.level_, generator, observed=observed)
+
+    def denoise(self, x, observed, generator):
         """Corrupt the clean batch ``x`` and reconstruct it: ``(z, corrupted)``."""
-        x_tilde, corrupted = self.corrupt_(x, self.level_, generator)
+        x_tilde, corrupted = self.corrupt(x, observed, generator)
         logits = LOSSES[self.loss_kind_].on_logits
         z = self.module_.reconstruct(x_tilde, layer=self.layer_, logits=logits)
         return z, corrupted
@@ -288,21 +304,26 @@ class DenoisingAutoencoderNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         # No per-batch module.train(): the module has no train-mode behaviour
         # (no dropout, no batch norm); on_epoch_begin sets the mode.
+        x, observed = self.observed_part(batch, self.missing_)
         if self.backprop_ is not None:
-            noise = self.noise_generator_
-            x_tilde, corrupted = self.corrupt_(batch, self.level_, noise)
-            loss, z = self.backprop_(x_tilde, batch, corrupted)
+            x_tilde, corrupted = self.corrupt(x, observed, self.noise_generator_)
+            loss, z = self.backprop_(x_tilde, x, corrupted, observed)
             return {"loss": loss, "y_pred": z}
-        z, corrupted = self.denoise(batch, self.noise_generator_)
-        loss = self.get_loss(z, batch, training=True, corrupted=corrupted)
+        z, corrupted = self.denoise(x, observed, self.noise_generator_)
+        loss = self.get_loss(
+            z, x, training=True, corrupted=corrupted, observed=observed
+        )
         loss.backward()
         return {"loss": loss, "y_pred": z}
 
     def validation_step(self, batch, **fit_params):
         self.module_.eval()
+        x, observed = self.observed_part(batch, self.missing_)
         with torch.no_grad():
-            z, corrupted = self.denoise(batch, self.valid_generator_)
-            loss = self.get_loss(z, batch, training=False, corrupted=corrupted)
+            z, corrupted = self.denoise(x, observed, self.valid_generator_)
+            loss = self.get_loss(
+                z, x, training=False, corrupted=corrupted, observed=observed
+            )
         return {"loss": loss, "y_pred": z}
 
     def evaluation_step(self, batch, training=False):
@@ -312,7 +333,10 @@ class DenoisingAutoencoderNet(NeuralNet):
             self.module_.train(training)
             return self.infer(batch)
 
-    def get_loss(self, y_pred, y_true, X=None, training=False, corrupted=None):
+    def get_loss(
+        self, y_pred, y_true, X=None, training=False, corrupted=None, observed=None
+    ):
         """Mean denoising loss of the batch: reconstruction ``y_pred`` against the
-        clean input ``y_true``; ``corrupted`` marks the components to emphasise."""
-        return self.criterion_(y_pred, y_true, self.loss_kind_, corrupted)
+        clean input ``y_true`` over its ``observed`` entries (None: all);
+        ``corrupted`` marks the components to emphasise."""
+        return self.criterion_(y_pred, y_true, self.loss_kind_, corrupted, observed)

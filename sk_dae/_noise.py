@@ -9,6 +9,12 @@ or ``None`` when every component is touched (additive Gaussian noise). The mask
 feeds the emphasized loss of Vincent et al. (2010).
 
 No function writes into ``X``: the clean batch is also the reconstruction target.
+
+Missing entries: ``observed`` (a boolean (B, F) tensor, or None when X has no
+missing entry) marks the entries present in the data; X holds 0 in the others
+(:func:`sk_dae._missing.split_missing`). Every function leaves those holes at 0
+in ``X_tilde`` and copies no hole into another row; with masking noise a hole
+counts as corrupted, as a masked entry would.
 """
 
 import numpy as np
@@ -99,35 +105,44 @@ def _draw_mask(X, level, rng):
     return rng.below(X.numel(), threshold, X.device).view(X.shape)
 
 
-def mask_noise(X, level, rng):
+def mask_noise(X, level, rng, observed=None):
     """Set a random fraction ``level`` of the components to zero."""
     corrupted = _draw_mask(X, level, _as_rng(rng))
     # A product, not torch.where: where's CPU kernel costs twice as much on a
     # fresh random mask (137 vs 66 us per 100 x 784 batch, in the training loop).
-    return X * corrupted.logical_not(), corrupted
+    X_tilde = X * corrupted.logical_not()
+    if observed is not None:
+        corrupted |= ~observed  # a hole is an input the model does not see
+    return X_tilde, corrupted
 
 
-def gaussian_noise(X, level, rng):
+def gaussian_noise(X, level, rng, observed=None):
     """Add isotropic Gaussian noise of standard deviation ``level``."""
     generator = _as_rng(rng).generator
     noise = torch.randn(X.shape, generator=generator, device=X.device, dtype=X.dtype)
-    return X + level * noise, None
+    X_tilde = X + level * noise
+    if observed is not None:
+        X_tilde.masked_fill_(~observed, 0)
+    return X_tilde, None
 
 
-def salt_and_pepper_noise(X, level, rng, *, low, high):
+def salt_and_pepper_noise(X, level, rng, observed=None, *, low, high):
     """Set a random fraction ``level`` of the components to their feature's min or max.
 
     ``low`` and ``high`` are (F,) tensors: the per-feature minimum and maximum of
-    the training data. Each corrupted component is set to either, with even odds.
+    the training data's observed values. Each corrupted component is set to
+    either, with even odds.
     """
     rng = _as_rng(rng)
     corrupted = _draw_mask(X, level, rng)
+    if observed is not None:
+        corrupted &= observed
     coin = torch.rand(X.shape, generator=rng.generator, device=X.device) < 0.5
     extreme = torch.where(coin, high, low)  # (B, F)
     return torch.where(corrupted, extreme, X), corrupted
 
 
-def swap_noise(X, level, rng):
+def swap_noise(X, level, rng, observed=None):
     """Replace a random fraction ``level`` of the components by the same feature's
     value in another random row of the batch.
 
@@ -145,6 +160,9 @@ def swap_noise(X, level, rng):
     offset = torch.randint(1, n_rows, X.shape, generator=rng.generator, device=X.device)
     rows = torch.arange(n_rows, device=X.device).unsqueeze(1)
     donors = torch.remainder(rows + offset, n_rows)  # (B, F)
+    if observed is not None:
+        # Neither a hole nor the value of a donor's hole changes hands.
+        corrupted &= observed & observed.gather(0, donors)
     return torch.where(corrupted, X.gather(0, donors), X), corrupted
 
 
@@ -164,7 +182,7 @@ def user_noise(func):
     ``(X_tilde, corrupted)`` contract; the changed components count as corrupted.
     """
 
-    def corrupt(X, level, rng):
+    def corrupt(X, level, rng, observed=None):
         try:
             X_tilde = func(X, level, _as_rng(rng).generator)
         except RuntimeError as exc:
@@ -183,6 +201,8 @@ def user_noise(func):
                 "A callable `corruption` must return a torch.Tensor of the same "
                 f"shape as its input {tuple(X.shape)}; got {got}."
             )
+        if observed is not None:
+            X_tilde = X_tilde.masked_fill(~observed, 0)
         return X_tilde, X_tilde != X
 
     return corrupt

@@ -1,22 +1,33 @@
 """Checks that span several parameters or look at the data, with messages that
 say what to change. Single-parameter checks live in ``_parameter_constraints``."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 
 from ._loss import EMPHASIS_PRESETS
+from ._missing import empty_columns, empty_rows, has_missing
 from ._noise import FRACTION_NOISES
+
+
+def _observed_range(X):
+    """(min, max) of X's observed values, NaN ignored; (nan, nan) if none."""
+    values = X.data if sp.issparse(X) else X
+    if not values.size:
+        return np.nan, np.nan
+    # fmin/fmax skip NaN without the copy or the warnings of nanmin/nanmax.
+    return np.fmin.reduce(values, axis=None), np.fmax.reduce(values, axis=None)
 
 
 def check_unit_interval(X):
     """``loss="bce"`` trains on targets in [0, 1] only."""
-    values = X.data if sp.issparse(X) else X
-    if values.size and (values.min() < 0 or values.max() > 1):
+    low, high = _observed_range(X)
+    if low < 0 or high > 1:
         raise ValueError(
             "loss='bce' (binary cross-entropy) needs inputs in [0, 1], but X has "
-            f"values in [{values.min():.4g}, {values.max():.4g}]. Scale X into "
+            f"values in [{low:.4g}, {high:.4g}]. Scale X into "
             "[0, 1] first (e.g. sklearn.preprocessing.MinMaxScaler in a Pipeline), "
             "or use loss='mse'."
         )
@@ -24,11 +35,11 @@ def check_unit_interval(X):
 
 def check_float32_range(X):
     """Training runs in float32: values beyond its range would become inf."""
-    values = X.data if sp.issparse(X) else X
-    if X.dtype != np.float64 or not values.size:
+    if X.dtype != np.float64:
         return
     # max and min rather than abs().max(): no temporary copy of X.
-    largest = max(values.max(), -values.min())
+    low, high = _observed_range(X)
+    largest = max(high, -low)
     limit = np.finfo(np.float32).max
     if largest > limit:
         raise ValueError(
@@ -38,9 +49,34 @@ def check_float32_range(X):
         )
 
 
-def check_finite_output(out, method):
-    """Finite input can still overflow float32 arithmetic; never return inf/NaN."""
-    if not np.all(np.isfinite(out)):
+def check_observed(X, whole):
+    """X must hold an observed entry; in the whole training set (``whole``), a
+    column with none is learned from nothing, which a warning says."""
+    if not has_missing(X):
+        return
+    if len(empty_rows(X)) == X.shape[0]:
+        raise ValueError(
+            "Every entry of X is missing (NaN): there is nothing to learn from."
+        )
+    columns = empty_columns(X) if whole else ()
+    if len(columns):
+        shown = ", ".join(map(str, columns[:10])) + (", ..." * (len(columns) > 10))
+        warnings.warn(
+            f"{len(columns)} column(s) of X have no observed value (indices "
+            f"{shown}): the network learns nothing about them, and a value given "
+            "there later enters through untrained weights. Drop those columns "
+            "(e.g. with a ColumnTransformer), or impute them first.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def check_finite_output(out, method, nan_rows=()):
+    """Finite input can still overflow float32 arithmetic; never return inf/NaN
+    (but where ``nan_rows``, the rows with no observed entry, say so)."""
+    finite = np.isfinite(out)
+    finite[np.asarray(nan_rows, dtype=np.intp)] = True  # ([] sets nothing)
+    if not np.all(finite):
         raise ValueError(
             f"{method} produced non-finite values: the input's magnitude overflows "
             "the network's arithmetic. Scale the input as the training data was "

@@ -43,28 +43,48 @@ def _batch(dtype=torch.float64):
     return x * corrupted.logical_not(), x, corrupted
 
 
-def _autograd(layer, kind, emphasis, x_tilde, x, corrupted):
+def _holes(x, x_tilde, corrupted):
+    """The batch with about a fifth of its entries missing: 0 in x and x~, and
+    corrupted (as masking noise counts them)."""
+    observed = torch.rand(x.shape, generator=torch.Generator().manual_seed(2)) > 0.2
+    return (
+        x_tilde.masked_fill(~observed, 0),
+        x.masked_fill(~observed, 0),
+        corrupted | ~observed,
+        observed,
+    )
+
+
+def _autograd(layer, kind, emphasis, x_tilde, x, corrupted, observed=None):
     layer.zero_grad(set_to_none=True)
     out = layer.decode(layer.encode(x_tilde), logits=LOSSES[kind].on_logits)
-    loss = ReconstructionLoss(emphasis)(out, x, kind, corrupted)
+    loss = ReconstructionLoss(emphasis)(out, x, kind, corrupted, observed)
     loss.backward()
     grads = {name: p.grad.clone() for name, p in layer.named_parameters()}
     return loss.detach(), out.detach(), grads
 
 
 @pytest.mark.parametrize(
-    "activation, output, tied, emphasis",
-    itertools.product(ACTIVATIONS, OUTPUTS, [False, True], [None, (1.0, 0.25)]),
+    "activation, output, tied, emphasis, missing",
+    itertools.product(
+        ACTIVATIONS, OUTPUTS, [False, True], [None, (1.0, 0.25)], [False, True]
+    ),
 )
-def test_loss_output_and_gradients_equal_autograd(activation, output, tied, emphasis):
+def test_loss_output_and_gradients_equal_autograd(
+    activation, output, tied, emphasis, missing
+):
     kind, output_activation = output
     layer = _layer(activation, output_activation, tied)
     x_tilde, x, corrupted = _batch()
+    observed = None
+    if missing:
+        x_tilde, x, corrupted, observed = _holes(x, x_tilde, corrupted)
     want_loss, want_out, want_grads = _autograd(
-        layer, kind, emphasis, x_tilde, x, corrupted
+        layer, kind, emphasis, x_tilde, x, corrupted, observed
     )
     layer.zero_grad(set_to_none=True)
-    loss, out = LayerBackprop(layer, kind, emphasis)(x_tilde, x, corrupted)
+    backprop = LayerBackprop(layer, kind, emphasis)
+    loss, out = backprop(x_tilde, x, corrupted, observed)
     torch.testing.assert_close(loss, want_loss, rtol=1e-12, atol=0)
     torch.testing.assert_close(out, want_out, rtol=1e-12, atol=1e-14)
     assert {name for name, _ in layer.named_parameters()} == set(want_grads)
@@ -129,3 +149,31 @@ def test_an_unknown_activation_or_loss_raises():
     layer = _layer("sigmoid", "identity", tied=False)
     with pytest.raises(ValueError, match="Unknown loss 'huber'.*'bce', 'mse'"):
         LayerBackprop(layer, "huber")
+
+
+@pytest.mark.parametrize("kind", sorted(LOSSES))
+@pytest.mark.parametrize("emphasis", [None, (1.0, 0.25)])
+def test_the_loss_averages_over_observed_entries_only(kind, emphasis):
+    layer = _layer("sigmoid", LOSSES[kind].output, tied=False)
+    x_tilde, x, corrupted = _batch()
+    x_tilde, x, corrupted, observed = _holes(x, x_tilde, corrupted)
+    out = layer.decode(layer.encode(x_tilde), logits=LOSSES[kind].on_logits)
+    loss = ReconstructionLoss(emphasis)(out, x, kind, corrupted, observed)
+    # By hand: the emphasis weights of the observed entries, over their count.
+    alpha, beta = emphasis or (1.0, 1.0)
+    weight = torch.where(corrupted, alpha, beta)
+    values = LOSSES[kind].elementwise(out, x) * weight
+    want = values[observed].sum() / observed.sum()
+    # The weights are float32, as the training batches are.
+    torch.testing.assert_close(loss, want, rtol=1e-6, atol=0)
+    # Whatever the target holds where it is missing, the loss is the same.
+    other = torch.where(observed, x, torch.rand(x.shape, dtype=x.dtype))
+    again = ReconstructionLoss(emphasis)(out, other, kind, corrupted, observed)
+    torch.testing.assert_close(again, loss, rtol=1e-12, atol=0)
+
+
+def test_a_batch_with_no_observed_entry_weighs_nothing():
+    x = torch.rand(4, 3, dtype=torch.float64)
+    observed = torch.zeros(4, 3, dtype=torch.bool)
+    loss = ReconstructionLoss()(x + 1, x, "mse", None, observed)
+    assert loss.item() == 0.0

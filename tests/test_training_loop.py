@@ -70,7 +70,9 @@ def test_only_a_joint_stage_over_several_layers_uses_autograd(
     sizes, layer, hand_derived
 ):
     net = _dae(hidden_layer_sizes=sizes).fit(X).net_
-    net.begin_stage(layer, corrupt=lambda x, level, g: (x, None), level=0.0)
+    net.begin_stage(
+        layer, corrupt=lambda x, level, g, observed=None: (x, None), level=0.0
+    )
     assert (net.backprop_ is not None) == hand_derived
 
 

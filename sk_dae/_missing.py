@@ -1,0 +1,50 @@
+"""Missing entries (NaN): how they enter the network and leave the loss.
+
+A missing entry enters the encoder as 0, exactly as an entry that masking noise
+dropped, and is never a reconstruction target: the loss averages over observed
+entries only (:func:`sk_dae._loss.loss_weights`). The noise functions of
+:mod:`sk_dae._noise` take the ``observed`` mask this module splits off a batch.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+
+def has_missing(X):
+    """Whether a dense or sparse matrix holds a NaN (one pass, no copy of X)."""
+    values = X.data if sp.issparse(X) else X
+    if isinstance(values, torch.Tensor):
+        return bool(torch.isnan(values).any())
+    # np.isnan(X).any() would allocate a boolean copy of X; a sum propagates NaN
+    # through a float accumulator instead (and inf stays out: it is refused).
+    return bool(np.isnan(np.sum(values, dtype=np.float64)))
+
+
+def split_missing(batch):
+    """``(x, observed)``: the batch with its NaN set to 0, and where it had none."""
+    observed = ~torch.isnan(batch)
+    return batch.nan_to_num(nan=0.0), observed
+
+
+def empty_columns(X):
+    """Indices of the columns of X with no observed (non-NaN) entry."""
+    return _empty_lines(X, axis=0)
+
+
+def empty_rows(X):
+    """Indices of the rows of X with no observed (non-NaN) entry."""
+    return _empty_lines(X, axis=1)
+
+
+def _empty_lines(X, axis):
+    if not sp.issparse(X):
+        return np.flatnonzero(np.isnan(X).all(axis=axis))
+    X = sp.coo_matrix(X)
+    X.sum_duplicates()
+    # A line with fewer stored entries than its length has an implicit 0, which
+    # is observed; it is empty when every entry is stored, and NaN.
+    lines = X.col if axis == 0 else X.row
+    n_lines, length = X.shape[1 - axis], X.shape[axis]
+    n_nan = np.bincount(lines[np.isnan(X.data)], minlength=n_lines)
+    return np.flatnonzero(n_nan == length)
