@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sk_dae import DenoisingAutoencoderTransformer
+from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
 
 # On the CPU: the checks compare float64 results to float64 rounding, and a GPU
 # computes float64 input in float32 (tests/test_gpu.py covers the GPU).
@@ -16,6 +16,12 @@ ESTIMATORS = [
         max_epochs=2,
         batch_size=16,
         device="cpu",
+    ),
+    DenoisingAutoencoderImputer(
+        hidden_layer_sizes=(4,), max_epochs=2, batch_size=16, device="cpu"
+    ),
+    DenoisingAutoencoderImputer(
+        add_indicator=True, max_epochs=2, batch_size=16, device="cpu"
     ),
 ]
 
