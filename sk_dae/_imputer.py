@@ -45,6 +45,14 @@ def _is_nan(value):
     return bool(isinstance(value, Real) and np.isnan(value))
 
 
+def _auto_batch_size(n_samples):
+    """64 rows, or a 200th of the rows up to 512: about 200 steps per epoch on
+    large data. On benchmarks/impute.py's synthetic table (20 columns, 30%
+    missing, 2-core CPU), at 10^5 rows batch 512 took 70 s where 64 took 168 s,
+    at the same RMSE (0.316); at 10^4 rows batch 256 lost 7% of RMSE to 64."""
+    return min(max(64, n_samples // 200), 512)
+
+
 def _auto_layers(n_features):
     """The default hidden layers: three, overcomplete as in MIDA (and mDAE's
     wide layer), at most 1,024 wide."""
@@ -81,10 +89,14 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
         ``max(2 * n_features, 64)`` units (at most 1,024), trained jointly.
 
     corruption, corruption_level, emphasis, stacking, activation, tied_weights, \
-max_epochs, batch_size, lr, device, random_state, validation_fraction, \
+max_epochs, lr, device, random_state, validation_fraction, \
 n_iter_no_change, tol, callbacks, verbose
         As in :class:`DenoisingAutoencoderTransformer` (defaults: masking noise
-        at 0.3, joint stacking, ReLU, 300 epochs of 64 rows).
+        at 0.3, joint stacking, ReLU, 300 epochs).
+
+    batch_size : "auto" or int, default="auto"
+        Rows per mini-batch; ``"auto"``: 64, or a 200th of the rows up to 512
+        on larger data (about 200 steps per epoch).
 
     early_stopping : "auto" or bool, default="auto"
         As in :class:`DenoisingAutoencoderTransformer`; ``"auto"`` stops early
@@ -147,6 +159,10 @@ n_iter_no_change, tol, callbacks, verbose
             Interval(Integral, 1, None, closed="left"),
         ],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
     }
 
     def __init__(
@@ -163,7 +179,7 @@ n_iter_no_change, tol, callbacks, verbose
         activation="relu",
         tied_weights=False,
         max_epochs=300,
-        batch_size=64,
+        batch_size="auto",
         lr=1e-3,
         device="auto",
         random_state=None,
@@ -248,6 +264,8 @@ n_iter_no_change, tol, callbacks, verbose
         if params["hidden_layer_sizes"] == "auto":
             n_kept = int(self._observed_columns.sum())
             params["hidden_layer_sizes"] = _auto_layers(n_kept)
+        if params["batch_size"] == "auto":
+            params["batch_size"] = _auto_batch_size(len(X))
         if params["early_stopping"] == "auto":
             params["early_stopping"] = len(X) >= _AUTO_EARLY_STOPPING_ROWS
         return params

@@ -64,6 +64,7 @@ def test_the_defaults_resolve_from_the_data():
     small = _imputer().fit(X_NAN[:200])  # under 10,000 rows: no early stopping
     assert small.autoencoder_.hidden_layer_sizes == (128,) * 3  # 2 x 64 features
     assert small.autoencoder_.early_stopping is False
+    assert small.autoencoder_.batch_size == 64
     many_rows = np.tile(X_NAN, (6, 1))  # 10,782 rows
     large = _imputer(hidden_layer_sizes=(8,), max_epochs=1).fit(many_rows)
     assert large.autoencoder_.early_stopping is True
@@ -138,3 +139,10 @@ def test_in_a_column_transformer_and_a_grid_search():
 def test_clone_and_refit_give_the_same_imputations(fitted):
     again = clone(fitted).fit(X_NAN)
     np.testing.assert_array_equal(again.transform(X_NAN), fitted.transform(X_NAN))
+
+
+def test_auto_batches_grow_with_the_rows_up_to_512():
+    from sk_dae._imputer import _auto_batch_size
+
+    sizes = [_auto_batch_size(n) for n in (150, 10_000, 100_000, 10**7)]
+    assert sizes == [64, 64, 500, 512]
