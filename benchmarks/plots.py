@@ -115,3 +115,59 @@ def accuracy_vs_level(cv_results, path, title):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def inpainting(images, path, fraction, n=8):
+    """Rows of images: masked (holes in red), each imputer's fill, original."""
+    side = _image_side(images["original"].shape[1])
+    labels = ["masked", *[k for k in images if k not in ("masked", "original")]]
+    labels.append("original")
+    fig, axes = plt.subplots(len(labels), n, figsize=(n * 0.9, len(labels) * 0.95))
+    for row, label in enumerate(labels):
+        for k in range(n):
+            ax = axes[row, k]
+            image = images[label][k].reshape(side, side)
+            if label == "masked":
+                rgb = np.repeat(np.nan_to_num(image)[..., None], 3, axis=2)
+                rgb[np.isnan(image)] = (0.8, 0.1, 0.1)
+                ax.imshow(rgb)
+            else:
+                ax.imshow(np.clip(image, 0, 1), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row, 0].set_ylabel(label, fontsize=7)
+    fig.suptitle(f"Fashion-MNIST, {fraction:.0%} of pixels missing", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def scaling(rows, path):
+    """Seconds of fit_transform against rows, log-log, one line per imputer."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for name in dict.fromkeys(r["imputer"] for r in rows):
+        points = [(r["rows"], r["seconds"]) for r in rows if r["imputer"] == name]
+        ax.plot(*zip(*points, strict=True), marker="o", label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("rows")
+    ax.set_ylabel("seconds of fit_transform")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def accuracy_vs_missing(curves, path, title):
+    """Test accuracy against the fraction of missing inputs, one line per
+    (features, classifier)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for name, points in curves.items():
+        ax.plot(*zip(*sorted(points), strict=True), marker="o", label=name)
+    ax.set_xlabel("fraction of test inputs missing")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

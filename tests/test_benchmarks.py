@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 from test_datasets import write_idx_folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,3 +166,38 @@ def test_out_of_core_smoke():
 def test_ab_engine_against_this_checkout():
     out = _run("ab_engine.py", str(ROOT), "--smoke")
     assert "2 rounds: this checkout" in out and "median of per-round ratios" in out
+
+
+def test_impute_smoke(tmp_path):
+    out = _run("impute.py", "--smoke", "--out", str(tmp_path))
+    assert "| iris | 30% |" in out and "Geometric mean" in out
+    report = json.loads((tmp_path / "impute.json").read_text())
+    imputers = {r["imputer"] for r in report["results"]}
+    assert imputers == {"mean", "KNN", "iterative", "DAE"}
+    assert all(np.isfinite(r["rmse"]) and r["rmse"] > 0 for r in report["results"])
+    assert {r["rows"] for r in report["scaling"]} == {200, 400}
+    _assert_png(tmp_path / "impute_scaling.png")
+
+
+def test_impute_inpainting_on_an_idx_folder(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    write_idx_folder(data, n_train=60, n_test=20, side=28)
+    out = _run(
+        "impute.py",
+        *("--tables", "--fractions", "0.5", "--scaling-rows"),
+        *("--fashion-rows", "40", "--data-dir", str(data), "--max-epochs", "1"),
+        *("--out", str(tmp_path)),
+    )
+    assert "| fashion-mnist pixels | 50% |" in out and "not run" in out
+    _assert_png(tmp_path / "impute_inpainting.png")
+
+
+def test_robustness_smoke(tmp_path):
+    out = _run("robustness.py", "--smoke", "--out", str(tmp_path))
+    assert "NaN-native" in out and "3x3 square" in out
+    report = json.loads((tmp_path / "digits" / "robustness.json").read_text())
+    conditions = {r["condition"] for r in report["results"]}
+    assert conditions == {"clean", "50% at random", "3x3 square", "4x4 square"}
+    assert all(0 <= r["accuracy"] <= 1 for r in report["results"])
+    _assert_png(tmp_path / "digits" / "robustness.png")
