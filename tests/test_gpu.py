@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import sk_dae._data
-from sk_dae import DenoisingAutoencoderTransformer
+from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
 from sk_dae._net import DenoisingAutoencoderNet
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -240,8 +240,12 @@ class _NoSyncBatches:
             torch.cuda.set_sync_debug_mode("default")
 
 
+X_HOLED = np.where(np.random.default_rng(0).random(X32.shape) < 0.3, np.nan, X32)
+
+
 @pytest.mark.parametrize("stacking", ["greedy", "joint"])
-def test_an_epoch_on_resident_data_never_synchronises(monkeypatch, stacking):
+@pytest.mark.parametrize("X", [X32, X_HOLED], ids=["complete", "missing"])
+def test_an_epoch_on_resident_data_never_synchronises(monkeypatch, stacking, X):
     get_iterator = DenoisingAutoencoderNet.get_iterator
 
     def no_sync_iterator(self, dataset, training=False):
@@ -249,7 +253,7 @@ def test_an_epoch_on_resident_data_never_synchronises(monkeypatch, stacking):
         return _NoSyncBatches(iterator) if training else iterator
 
     monkeypatch.setattr(DenoisingAutoencoderNet, "get_iterator", no_sync_iterator)
-    dae = _dae(device="cuda", stacking=stacking).fit(X32)  # raises on a sync
+    dae = _dae(device="cuda", stacking=stacking).fit(X)  # raises on a sync
     assert dae.n_iter_ == (6 if stacking == "greedy" else 3)
 
 
@@ -263,3 +267,23 @@ def test_transform_keeps_gpu_memory_bounded():
     extra = torch.cuda.max_memory_allocated() - base
     print(f"GPU peak during transform of {X.shape}: +{extra / 2**20:.1f} MiB")
     assert extra < 0.1 * X.nbytes  # one batch at a time, not the whole array
+
+
+@pytest.mark.parametrize("corruption", ["mask", "swap", "salt_and_pepper", "gaussian"])
+def test_missing_values_train_on_the_gpu_and_infer_as_on_the_cpu(corruption):
+    dae = _dae(device="cuda", corruption=corruption, corruption_level=0.2)
+    dae.set_params(max_epochs=5).fit(X_HOLED)
+    for stage in (dae.loss_curve_[:5], dae.loss_curve_[5:]):
+        assert np.all(np.isfinite(stage)) and stage[-1] < stage[0]
+    codes, scores = dae.transform(X_HOLED), dae.score_samples(X_HOLED)
+    dae.set_params(device="cpu")  # the same weights; holes handled on the CPU
+    np.testing.assert_allclose(dae.transform(X_HOLED), codes, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(dae.score_samples(X_HOLED), scores, rtol=1e-4)
+
+
+def test_the_imputer_on_the_gpu_fills_only_the_holes():
+    imputer = DenoisingAutoencoderImputer(device="cuda", max_epochs=5, random_state=0)
+    filled = imputer.fit_transform(X_HOLED)
+    observed = ~np.isnan(X_HOLED)
+    assert not np.isnan(filled).any() and filled.dtype == np.float32
+    np.testing.assert_array_equal(filled[observed], X_HOLED[observed])
