@@ -81,6 +81,12 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--max-epochs", type=int, help="override the DAE's epochs")
+    parser.add_argument(
+        "--dae-levels",
+        type=float,
+        nargs="+",
+        help="masking levels of the DAE, one DAE each (default: the dataset's)",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny settings")
     parser.add_argument("--out", default="results", help="output folder")
     args = parser.parse_args(argv)
@@ -95,15 +101,18 @@ def extractors(args, settings):
     if args.max_epochs is not None:
         dae["max_epochs"] = args.max_epochs
     width = settings["pca"]
-    return {
+    out = {
         "raw pixels + mean imputer": SimpleImputer(),
         f"PCA({width}) + mean imputer": make_pipeline(
             SimpleImputer(), PCA(width, random_state=args.seed)
         ),
-        f"DAE({dae['hidden_layer_sizes'][-1]}), NaN-native": (
-            DenoisingAutoencoderTransformer(**dae)
-        ),
     }
+    for level in args.dae_levels or [dae["corruption_level"]]:
+        name = f"DAE({dae['hidden_layer_sizes'][-1]}, mask {level}), NaN-native"
+        out[name] = DenoisingAutoencoderTransformer(
+            **{**dae, "corruption_level": level}
+        )
+    return out
 
 
 def classifiers():
@@ -239,6 +248,7 @@ def main(argv=None):
             for k, v in SETTINGS[args.dataset]["dae"].items()
         },
         "max_epochs_override": args.max_epochs,
+        "dae_levels": args.dae_levels,
         "total_s": total_s,
         "environment": env,
         "results": results,
