@@ -105,8 +105,8 @@ class DenoisingAutoencoderTransformer(
     ``MinMaxScaler`` or ``StandardScaler``, which both pass NaN through), and it
     is never a reconstruction target: the training and validation losses and
     :meth:`score_samples` average over observed entries only. A row with no
-    observed entry trains nothing, is encoded as a row of zeros, and scores
-    NaN. A column with no observed entry in ``fit``'s X is learned from nothing
+    observed entry trains nothing, gets the code of an all-zero row, and
+    scores NaN. A column with no observed entry in ``fit``'s X is learned from nothing
     (a warning says so).
 
     Parameters
