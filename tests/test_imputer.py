@@ -11,6 +11,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from sk_dae import DenoisingAutoencoderImputer
 
@@ -129,7 +130,7 @@ def test_in_a_column_transformer_and_a_grid_search():
     columns = ColumnTransformer(
         [("numbers", _imputer(), list("abcdefgh"))], remainder="drop"
     )
-    model = make_pipeline(columns, LogisticRegression(max_iter=500))
+    model = make_pipeline(columns, StandardScaler(), LogisticRegression(max_iter=500))
     grid = {"columntransformer__numbers__corruption_level": [0.25, 0.5]}
     search = GridSearchCV(model, grid, cv=2).fit(frame, Y_DIGITS)
     assert 0.2 < search.best_score_ <= 1
