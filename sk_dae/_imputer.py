@@ -300,7 +300,8 @@ n_iter_no_change, tol, callbacks, verbose
         if rows.size:
             kept = self._observed_columns
             codes = self.autoencoder_.transform(self._standardized(X[rows]))
-            # The decoder's float dtype is X's; the moments are float64.
+            # The standardized rows are float64 (so are the moments): the fills
+            # are cast to X's float dtype as they are written in.
             recon = self.autoencoder_.inverse_transform(codes)
             filled = recon * self.scale_[kept] + self.mean_[kept]
             part = X[np.ix_(rows, np.flatnonzero(kept))]
