@@ -42,23 +42,37 @@ class Activation:
     ``forward(a)`` is ``s``; ``forward_(a)`` is ``s`` in place on ``a`` (a
     temporary of the hand-derived step); ``times_derivative(grad, y)`` is
     ``grad * s'(a)``, written with the output ``y`` as every entry's derivative
-    can be.
+    can be. ``onnx_op`` is the ONNX operator that computes ``s`` (for
+    :mod:`sk_dae.onnx`).
     """
 
     forward: Callable
     forward_: Callable
     times_derivative: Callable
     init_gain: str  # the nonlinearity name of torch.nn.init.calculate_gain
+    onnx_op: str
 
 
 ACTIVATIONS = {
     "sigmoid": Activation(
-        torch.sigmoid, torch.sigmoid_, _sigmoid_derivative, init_gain="sigmoid"
+        torch.sigmoid,
+        torch.sigmoid_,
+        _sigmoid_derivative,
+        init_gain="sigmoid",
+        onnx_op="Sigmoid",
     ),
-    "tanh": Activation(torch.tanh, torch.tanh_, _tanh_derivative, init_gain="tanh"),
-    "relu": Activation(torch.relu, torch.relu_, _relu_derivative, init_gain="relu"),
+    "tanh": Activation(
+        torch.tanh, torch.tanh_, _tanh_derivative, init_gain="tanh", onnx_op="Tanh"
+    ),
+    "relu": Activation(
+        torch.relu, torch.relu_, _relu_derivative, init_gain="relu", onnx_op="Relu"
+    ),
     "identity": Activation(
-        _identity, _identity, lambda grad, y: grad, init_gain="linear"
+        _identity,
+        _identity,
+        lambda grad, y: grad,
+        init_gain="linear",
+        onnx_op="Identity",
     ),
 }
 
