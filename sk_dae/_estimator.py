@@ -575,11 +575,11 @@ class DenoisingAutoencoderTransformer(
 
     def _corrupter(self, layer, data):
         """The corruption of the stage of ``layer``, which trains on ``data``."""
-        if callable(self.corruption):
-            return user_noise(self.corruption)
-        noise = NOISE_FUNCTIONS[self.corruption]
-        if self.corruption != "salt_and_pepper":
-            return noise
+        if self.corruption == "salt_and_pepper":
+            self._widen_ranges(layer, data)
+        return self._noise(layer, data.device)
+
+    def _widen_ranges(self, layer, data):
         # Salt and pepper needs each feature's range; partial_fit widens it.
         key = layer or 0
         ranges = getattr(self, "_feature_ranges", {})
@@ -591,7 +591,17 @@ class DenoisingAutoencoderTransformer(
             )
         # A new dict, not an update: a failed call restores the old one.
         self._feature_ranges = {**ranges, key: (low, high)}
-        as_tensor = partial(torch.as_tensor, device=data.device)
+
+    def _noise(self, layer, device):
+        """The corruption of ``layer``'s stage as it was trained, a function of
+        ``(X, level, rng, observed)`` (also for sk_dae.inspection)."""
+        if callable(self.corruption):
+            return user_noise(self.corruption)
+        noise = NOISE_FUNCTIONS[self.corruption]
+        if self.corruption != "salt_and_pepper":
+            return noise
+        as_tensor = partial(torch.as_tensor, device=device)
+        low, high = self._feature_ranges[layer or 0]
         return partial(noise, low=as_tensor(low), high=as_tensor(high))
 
     def _warn_stopped(self, outcome, net, layer):
