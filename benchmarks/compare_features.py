@@ -9,8 +9,10 @@ features and scored on the test set: an SVC (rbf, C=10) and a linear probe
 (logistic regression).
 
 Output: a markdown table on stdout; ``compare_features.json`` with every number,
-the settings, package versions and machine; PNG figures (accuracy bars, the
-DAE's first-layer filters, clean / corrupted / reconstructed images, loss curves).
+the settings, package versions and machine; PNG figures: accuracy bars, and the
+sk_dae.inspection displays of the recommended DAE (first-layer filters; clean,
+corrupted and reconstructed images, with its own noise and with missing pixels;
+loss curves).
 
     python benchmarks/compare_features.py                      # digits, < 1 min
     python benchmarks/compare_features.py --dataset fashion-mnist --n-train 10000
@@ -18,13 +20,13 @@ DAE's first-layer filters, clean / corrupted / reconstructed images, loss curves
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+import matplotlib.pyplot as plt
 import plots
-import torch
 from env_info import environment, machine_line
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
@@ -35,8 +37,8 @@ from sklearn.svm import SVC
 
 from sk_dae import DenoisingAutoencoderTransformer
 from sk_dae._device import resolve_device
-from sk_dae._noise import NOISE_FUNCTIONS
 from sk_dae.datasets import load_dataset
+from sk_dae.inspection import FilterDisplay, LossCurveDisplay, ReconstructionDisplay
 
 # The recommended DAE per dataset: the settings that the README reports. On
 # digits the reference setting was the best one tried.
@@ -214,27 +216,37 @@ def markdown_table(results):
     return "\n".join(lines)
 
 
+def _save(display, path, title):
+    display.ax_.set_title(title, fontsize=9)
+    display.figure_.savefig(path, dpi=110)
+    plt.close(display.figure_)
+    return path.name
+
+
 def figures(out, data, fitted, args):
-    X_train, X_test = data
-    best = fitted["DAE recommended"]
-    reference = fitted["DAE reference"]
-    written = []
-    weight = best.net_.module_.layers[0].weight.detach().cpu().numpy()
-    if plots.filters(weight, out / "filters.png", f"{args.dataset}: DAE filters"):
-        written.append("filters.png")
-    clean = torch.from_numpy(np.ascontiguousarray(X_test[:10], dtype=np.float32))
-    generator = torch.Generator().manual_seed(args.seed)
-    corrupt = NOISE_FUNCTIONS[best.corruption]
-    corrupted = corrupt(clean, best.corruption_level, generator)[0].numpy()
-    restored = best.inverse_transform(best.transform(corrupted))
-    title = f"{args.dataset}: {best.corruption} noise at {best.corruption_level}"
-    if plots.reconstructions(
-        clean.numpy(), corrupted, restored, out / "reconstructions.png", title
-    ):
-        written.append("reconstructions.png")
-    curves = {"recommended": best.loss_curve_, "reference": reference.loss_curve_}
-    plots.loss_curves(curves, out / "loss_curve.png", f"{args.dataset}: training loss")
-    written.append("loss_curve.png")
+    """The displays of sk_dae.inspection, for the recommended DAE."""
+    X_test = data[1]
+    best, reference = fitted["DAE recommended"], fitted["DAE reference"]
+    name = args.dataset
+    curves = LossCurveDisplay.from_estimator(best, name="recommended")
+    LossCurveDisplay.from_estimator(reference, ax=curves.ax_, name="reference")
+    written = [_save(curves, out / "loss_curve.png", f"{name}: training loss")]
+    side = math.isqrt(X_test.shape[1])
+    if side * side != X_test.shape[1]:
+        return written  # not square images
+    shape = (side, side)
+    filters = FilterDisplay.from_estimator(best, image_shape=shape)
+    written.append(_save(filters, out / "filters.png", f"{name}: DAE filters"))
+    for corruption, suffix in (("noise", ""), ("missing", "_missing")):
+        display = ReconstructionDisplay.from_estimator(
+            best,
+            X_test,
+            image_shape=shape,
+            corruption=corruption,
+            random_state=args.seed,
+        )
+        path = out / f"reconstructions{suffix}.png"
+        written.append(_save(display, path, f"{name}: recommended DAE"))
     return written
 
 

@@ -1,4 +1,8 @@
-"""Figures shared by the benchmark scripts (matplotlib, written as PNG files)."""
+"""Figures of benchmark results shared by the scripts (matplotlib, PNG files).
+
+Figures of a fitted model (filters, reconstructions, loss curves) are drawn by
+the displays of sk_dae.inspection instead.
+"""
 
 import math
 
@@ -34,66 +38,6 @@ def accuracy_bars(results, path, title):
     ax.set_ylabel("test accuracy")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def filters(weight, path, title, n_max=100):
-    """First-layer filters (rows of the encoder weight) as a grid of images."""
-    side = _image_side(weight.shape[1])
-    if side is None:
-        return False
-    n = min(n_max, weight.shape[0])
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.6, rows * 0.6 + 0.4))
-    for k, ax in enumerate(np.ravel(axes)):
-        ax.axis("off")
-        if k < n:
-            w = weight[k].reshape(side, side)
-            lim = np.abs(w).max() or 1.0
-            ax.imshow(w, cmap="gray", vmin=-lim, vmax=lim)
-    fig.suptitle(title, fontsize=8)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
-
-
-def reconstructions(clean, corrupted, restored, path, title):
-    """Three rows of images: clean, corrupted, reconstructed from the corrupted."""
-    side = _image_side(clean.shape[1])
-    if side is None:
-        return False
-    n = len(clean)
-    fig, axes = plt.subplots(3, n, figsize=(n * 0.9, 3.2))
-    labels = ("clean", "corrupted", "reconstructed")
-    for row, (images, label) in enumerate(
-        zip((clean, corrupted, restored), labels, strict=True)
-    ):
-        for k in range(n):
-            ax = axes[row, k]
-            ax.imshow(images[k].reshape(side, side), cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[row, 0].set_ylabel(label, fontsize=8)
-    fig.suptitle(title, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
-
-
-def loss_curves(curves, path, title):
-    """Training (and validation) loss per epoch, one line per named curve."""
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for name, values in curves.items():
-        ax.plot(np.arange(1, len(values) + 1), values, label=name)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("denoising loss")
-    ax.set_yscale("log")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

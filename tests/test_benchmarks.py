@@ -41,9 +41,13 @@ def test_compare_features_on_digits(tmp_path):
     assert report["environment"]["torch"]
     for name in report["figures"]:
         _assert_png(tmp_path / "digits" / name)
-    assert {"accuracy.png", "filters.png", "reconstructions.png"} <= set(
-        report["figures"]
-    )
+    assert set(report["figures"]) == {
+        "accuracy.png",
+        "loss_curve.png",
+        "filters.png",
+        "reconstructions.png",
+        "reconstructions_missing.png",
+    }
 
 
 def test_compare_features_on_an_idx_folder(tmp_path):
