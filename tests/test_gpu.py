@@ -287,3 +287,22 @@ def test_the_imputer_on_the_gpu_fills_only_the_holes():
     observed = ~np.isnan(X_HOLED)
     assert not np.isnan(filled).any() and filled.dtype == np.float32
     np.testing.assert_array_equal(filled[observed], X_HOLED[observed])
+
+
+# -- export ----
+
+
+def test_a_model_trained_on_the_gpu_exports_to_onnx_as_it_transforms_on_the_cpu():
+    ort = pytest.importorskip("onnxruntime")
+    skl2onnx = pytest.importorskip("skl2onnx")
+    import sk_dae.onnx  # noqa: F401
+
+    gpu = _dae(device="cuda").fit(X_UNIT)
+    onx = skl2onnx.to_onnx(gpu, X32[:1])
+    session = ort.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    served = session.run(None, {session.get_inputs()[0].name: X32})[0]
+    assert _on_gpu(gpu)  # exporting copies the weights; the model stays put
+    on_cpu = pickle.loads(pickle.dumps(gpu)).set_params(device="cpu")
+    np.testing.assert_allclose(served, on_cpu.transform(X32), rtol=1e-5, atol=1e-6)
