@@ -102,6 +102,21 @@ def _check_exportable(operator, container):
     _element_type(operator)
 
 
+def _shape_calculator(width):
+    """skl2onnx's shape calculator of an estimator whose output has
+    ``width(estimator)`` columns: (N, F) -> (N, width), in the input's type."""
+
+    def calculate(operator):
+        estimator = operator.raw_operator
+        check_is_fitted(estimator)
+        _element_type(operator)
+        input_type = operator.inputs[0].type
+        n_rows = input_type.shape[0] if input_type.shape else None
+        operator.outputs[0].type = type(input_type)([n_rows, width(estimator)])
+
+    return calculate
+
+
 # -- the network ----------------------------------------------------------------
 
 
@@ -156,16 +171,6 @@ def _zero_holes(graph, x, missing, element_type):
 # -- DenoisingAutoencoderTransformer ---------------------------------------------
 
 
-def _transformer_shape(operator):
-    """(N, F) -> (N, hidden_layer_sizes[-1]), in the input's float type."""
-    estimator = operator.raw_operator
-    check_is_fitted(estimator)
-    _element_type(operator)
-    input_type = operator.inputs[0].type
-    n_rows = input_type.shape[0] if input_type.shape else None
-    operator.outputs[0].type = type(input_type)([n_rows, estimator._n_features_out])
-
-
 def _convert_transformer(scope, operator, container):
     _check_exportable(operator, container)
     graph = _Graph(scope, container)
@@ -180,22 +185,13 @@ def _convert_transformer(scope, operator, container):
 
 
 def _imputer_width(imputer):
+    """The kept columns (or all, with keep_empty_features), then the indicator's."""
     width = imputer.n_features_in_
     if not imputer.keep_empty_features:
         width = int(imputer._observed_columns.sum())
     if imputer.indicator_ is not None:
         width += len(imputer.indicator_.features_)
     return width
-
-
-def _imputer_shape(operator):
-    """(N, F) -> (N, kept columns [+ indicator columns]), in the input's type."""
-    imputer = operator.raw_operator
-    check_is_fitted(imputer)
-    _element_type(operator)
-    input_type = operator.inputs[0].type
-    n_rows = input_type.shape[0] if input_type.shape else None
-    operator.outputs[0].type = type(input_type)([n_rows, _imputer_width(imputer)])
 
 
 def _missing_mask(graph, x, imputer, element_type):
@@ -282,12 +278,12 @@ def _convert_imputer(scope, operator, container):
 update_registered_converter(
     DenoisingAutoencoderTransformer,
     "SkDaeDenoisingAutoencoderTransformer",
-    _transformer_shape,
+    _shape_calculator(lambda dae: dae._n_features_out),
     _convert_transformer,
 )
 update_registered_converter(
     DenoisingAutoencoderImputer,
     "SkDaeDenoisingAutoencoderImputer",
-    _imputer_shape,
+    _shape_calculator(_imputer_width),
     _convert_imputer,
 )
