@@ -208,3 +208,16 @@ def test_robustness_smoke(tmp_path):
     assert conditions == {"clean", "50% at random", "3x3 square", "4x4 square"}
     assert all(0 <= r["accuracy"] <= 1 for r in report["results"])
     _assert_png(tmp_path / "digits" / "robustness.png")
+
+
+def test_serve_smoke(tmp_path):
+    out = _run("serve.py", "--smoke", "--out", str(tmp_path))
+    assert "| 1,024 |" in out
+    report = json.loads((tmp_path / "serve.json").read_text())
+    assert [r["rows"] for r in report["results"]] == [1, 32, 1024]
+    assert report["model"]["max_abs_difference"] < 1e-5
+    for row in report["results"]:
+        for method in ("transform", "onnxruntime"):
+            timing = row[method]
+            assert timing["calls"] >= 3 and 0 < timing["median_s"] <= timing["p99_s"]
+        assert row["speedup"] > 0
