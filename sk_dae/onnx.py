@@ -85,8 +85,8 @@ def _element_type(operator):
         raise TypeError(
             f"{type(operator.raw_operator).__name__} exports for float32 or "
             f"float64 input only, but the ONNX input is {input_type.__name__}. "
-            "Convert with X.astype(np.float32) (or np.float64) as the sample "
-            "input, or cast the column first."
+            "Pass X.astype(np.float32) (or np.float64) as the sample input of "
+            "to_onnx, and cast the data the same way when serving."
         )
     return _ELEMENT_TYPES[input_type]
 
@@ -97,7 +97,8 @@ def _check_exportable(operator, container):
     if container.target_opset < _MIN_OPSET:
         raise ValueError(
             f"{type(estimator).__name__} needs ONNX opset {_MIN_OPSET} or later "
-            f"(IsNaN, Where); target_opset is {container.target_opset}."
+            f"(IsNaN, Where); target_opset is {container.target_opset}. Pass "
+            f"target_opset={_MIN_OPSET} or later to to_onnx."
         )
     _element_type(operator)
 

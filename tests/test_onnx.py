@@ -179,11 +179,11 @@ def test_an_unfitted_model_cannot_be_exported(estimator):
 @pytest.mark.parametrize("dtype", [np.int64, np.int32])
 def test_only_float32_and_float64_input_exports(dtype):
     dae = _dae().fit(X_UNIT)
-    with pytest.raises(TypeError, match="float32 or float64 input only"):
+    with pytest.raises(TypeError, match="float32 or float64 input only.*astype"):
         skl2onnx.to_onnx(dae, X_UNIT[:1].astype(dtype))
 
 
 def test_an_opset_without_isnan_is_refused():
     dae = _dae().fit(X_UNIT)
-    with pytest.raises(ValueError, match="opset 9 or later"):
+    with pytest.raises(ValueError, match="opset 9 or later.*target_opset is 8\\. Pass"):
         skl2onnx.to_onnx(dae, X_UNIT[:1].astype(np.float32), target_opset=8)
