@@ -11,6 +11,7 @@ imported when drawing, never at import, so it stays optional.
 import math
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -269,7 +270,7 @@ class ReconstructionDisplay:
         ----------
         estimator : DenoisingAutoencoderTransformer
             A fitted transformer.
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Clean rows, on the scale the estimator was trained on.
         image_shape : tuple of int (height, width)
             The shape of the images.
@@ -294,7 +295,9 @@ class ReconstructionDisplay:
         display : ReconstructionDisplay
         """
         dae = _autoencoder(estimator, "ReconstructionDisplay", imputer=False)
-        X = np.asarray(X, dtype=np.float64)[:n_images]
+        X = X[:n_images]
+        X = X.toarray() if sp.issparse(X) else X
+        X = np.asarray(X, dtype=np.float64)
         image_shape = _check_image_shape(image_shape, X.shape[1])
         level = dae._levels()[0] if level is None else level
         seed = int(check_random_state(random_state).randint(2**31 - 1))

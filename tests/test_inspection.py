@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -127,6 +128,17 @@ def test_the_estimators_own_noise_at_its_own_level_by_default(dae):
         dae, X_UNIT, image_shape=(8, 8), random_state=0
     )
     np.testing.assert_array_equal(again.corrupted, display.corrupted)
+
+
+def test_sparse_rows_are_shown_as_dense_ones(dae):
+    dense = ReconstructionDisplay.from_estimator(
+        dae, X_UNIT, image_shape=(8, 8), random_state=0
+    )
+    sparse = ReconstructionDisplay.from_estimator(
+        dae, sp.csr_matrix(X_UNIT), image_shape=(8, 8), random_state=0
+    )
+    np.testing.assert_array_equal(sparse.corrupted, dense.corrupted)
+    np.testing.assert_array_equal(sparse.reconstructed, dense.reconstructed)
 
 
 def test_salt_and_pepper_uses_the_ranges_learned_at_fit():
