@@ -19,8 +19,10 @@ The graphs compute what ``transform`` computes on the CPU:
 - the imputer standardizes, reconstructs in float64 (as it does in Python) and
   fills only the holes: observed entries pass through bit for bit.
 
-Only ``transform`` is exported: skl2onnx converts a transformer's
-``transform``; ``inverse_transform`` and ``score_samples`` have no graph.
+The input is float32 or float64, one tensor or several columns (a DataFrame's,
+joined in order). Only ``transform`` is exported: skl2onnx converts a
+transformer's ``transform``; ``inverse_transform`` and ``score_samples`` have
+no graph.
 
 Needs the optional dependencies ``pip install "sk_dae[onnx]"``.
 """
@@ -45,15 +47,14 @@ from ._imputer import DenoisingAutoencoderImputer, _is_nan
 
 __all__ = []
 
-# IsNaN, Where and ConstantOfShape are ONNX operators from opset 9 on.
-_MIN_OPSET = 9
-
-# The float input types the graphs take, and the ONNX element type of each.
+# The input types a graph takes, and the dtype it computes in.
+_INPUT_DTYPES = {FloatTensorType: np.float32, DoubleTensorType: np.float64}
+# The ONNX element type of each dtype a graph holds.
 _ELEMENT_TYPES = {
-    FloatTensorType: TensorProto.FLOAT,
-    DoubleTensorType: TensorProto.DOUBLE,
+    np.dtype(np.float32): TensorProto.FLOAT,
+    np.dtype(np.float64): TensorProto.DOUBLE,
+    np.dtype(np.int64): TensorProto.INT64,
 }
-_NUMPY_DTYPES = {TensorProto.FLOAT: np.float32, TensorProto.DOUBLE: np.float64}
 
 
 class _Graph:
@@ -62,9 +63,12 @@ class _Graph:
     def __init__(self, scope, container):
         self.scope, self.container = scope, container
 
-    def constant(self, seed, array, element_type):
+    def constant(self, seed, array):
         name = self.scope.get_unique_variable_name(seed)
         array = np.asarray(array)
+        if array.dtype.kind in "iu":  # indices: ONNX takes int64
+            array = array.astype(np.int64)
+        element_type = _ELEMENT_TYPES[array.dtype]
         self.container.add_initializer(name, element_type, array.shape, array.ravel())
         return name
 
@@ -74,33 +78,63 @@ class _Graph:
         self.container.add_node(op_type, list(inputs), output, name=name, **attrs)
         return output
 
+    def cast(self, x, dtype):
+        return self.node("Cast", [x], to=_ELEMENT_TYPES[np.dtype(dtype)])
+
 
 # -- checks ---------------------------------------------------------------------
 
 
-def _element_type(operator):
-    """The ONNX element type of the operator's input; float32 or float64 only."""
-    input_type = type(operator.inputs[0].type)
-    if input_type not in _ELEMENT_TYPES:
+def _input_dtype(operator):
+    """The dtype of the operator's input (all its columns): float32 or float64."""
+    estimator = type(operator.raw_operator).__name__
+    types = {type(variable.type) for variable in operator.inputs}
+    if len(types) > 1 or not types <= set(_INPUT_DTYPES):
+        names = sorted(t.__name__ for t in types)
         raise TypeError(
-            f"{type(operator.raw_operator).__name__} exports for float32 or "
-            f"float64 input only, but the ONNX input is {input_type.__name__}. "
-            "Pass X.astype(np.float32) (or np.float64) as the sample input of "
-            "to_onnx, and cast the data the same way when serving."
+            f"{estimator} exports for float32 or float64 input only, all columns "
+            f"of one dtype, but the ONNX input is {', '.join(names)}. Pass "
+            "X.astype(np.float32) (or np.float64) as the sample input of to_onnx, "
+            "and cast the data the same way when serving."
         )
-    return _ELEMENT_TYPES[input_type]
+    return _INPUT_DTYPES[types.pop()]
+
+
+def _check_width(operator):
+    """The input's columns, all together, must be the fitted features."""
+    estimator = operator.raw_operator
+    shapes = [variable.type.shape for variable in operator.inputs]
+    widths = [shape[1] if len(shape) == 2 else None for shape in shapes]
+    if all(isinstance(width, int) for width in widths):
+        if sum(widths) != estimator.n_features_in_:
+            raise ValueError(
+                f"{type(estimator).__name__} was fitted on "
+                f"{estimator.n_features_in_} features, but the ONNX input has "
+                f"{sum(widths)} columns. Pass a sample of the training columns "
+                "(X[:1]) to to_onnx."
+            )
+
+
+def _min_opset(estimator):
+    # IsNaN, Where and ConstantOfShape are ONNX operators from opset 9 on; Equal
+    # compares floats (a numeric missing_values) from opset 11 on.
+    numeric = isinstance(estimator, DenoisingAutoencoderImputer) and not _is_nan(
+        estimator.missing_values
+    )
+    return 11 if numeric else 9
 
 
 def _check_exportable(operator, container):
     estimator = operator.raw_operator
     check_is_fitted(estimator)
-    if container.target_opset < _MIN_OPSET:
+    opset = _min_opset(estimator)
+    if container.target_opset < opset:
         raise ValueError(
-            f"{type(estimator).__name__} needs ONNX opset {_MIN_OPSET} or later "
-            f"(IsNaN, Where); target_opset is {container.target_opset}. Pass "
-            f"target_opset={_MIN_OPSET} or later to to_onnx."
+            f"Exporting this {type(estimator).__name__} needs ONNX opset {opset} "
+            f"or later; target_opset is {container.target_opset}. Pass "
+            f"target_opset={opset} or later to to_onnx."
         )
-    _element_type(operator)
+    return _input_dtype(operator)
 
 
 def _shape_calculator(width):
@@ -110,7 +144,8 @@ def _shape_calculator(width):
     def calculate(operator):
         estimator = operator.raw_operator
         check_is_fitted(estimator)
-        _element_type(operator)
+        _input_dtype(operator)
+        _check_width(operator)
         input_type = operator.inputs[0].type
         n_rows = input_type.shape[0] if input_type.shape else None
         operator.outputs[0].type = type(input_type)([n_rows, width(estimator)])
@@ -121,6 +156,12 @@ def _shape_calculator(width):
 # -- the network ----------------------------------------------------------------
 
 
+def _input(graph, operator):
+    """The input as one (N, F) tensor: several columns are joined in order."""
+    names = [variable.full_name for variable in operator.inputs]
+    return names[0] if len(names) == 1 else graph.node("Concat", names, axis=1)
+
+
 def _layers(autoencoder):
     return autoencoder.net_.module_.layers
 
@@ -129,56 +170,51 @@ def _array(tensor, dtype):
     return tensor.detach().cpu().numpy().astype(dtype)
 
 
-def _encode(graph, x, layers, element_type):
+def _encode(graph, x, layers, dtype):
     """Codes of the top layer: ``h = s(x W^T + b)`` through every layer."""
-    dtype = _NUMPY_DTYPES[element_type]
     weight_names = []
     for layer in layers:
-        weight = graph.constant("weight", _array(layer.weight, dtype), element_type)
-        bias = graph.constant("bias", _array(layer.bias, dtype), element_type)
+        weight = graph.constant("weight", _array(layer.weight, dtype))
+        bias = graph.constant("bias", _array(layer.bias, dtype))
         x = graph.node("Gemm", [x, weight, bias], transB=1)
         x = graph.node(ACTIVATIONS[layer.activation].onnx_op, [x])
         weight_names.append(weight)
     return x, weight_names
 
 
-def _decode(graph, h, layers, weight_names, element_type):
+def _decode(graph, h, layers, weight_names, dtype):
     """Reconstruction from top codes: ``z = s'(h W'^T + b')``, top layer first.
 
     A tied decoder (``W' = W^T``) reuses the encoder's constant: ``h W``.
     """
-    dtype = _NUMPY_DTYPES[element_type]
     for layer, weight in zip(reversed(layers), reversed(weight_names), strict=True):
-        bias = graph.constant(
-            "decoder_bias", _array(layer.decoder_bias, dtype), element_type
-        )
+        bias = graph.constant("decoder_bias", _array(layer.decoder_bias, dtype))
         if layer.tied_weights:
             h = graph.node("Gemm", [h, weight, bias])
         else:
-            matrix = _array(layer.decoder_weight, dtype)
-            decoder = graph.constant("decoder_weight", matrix, element_type)
+            decoder = graph.constant(
+                "decoder_weight", _array(layer.decoder_weight, dtype)
+            )
             h = graph.node("Gemm", [h, decoder, bias], transB=1)
         h = graph.node(ACTIVATIONS[layer.output_activation].onnx_op, [h])
     return h
 
 
-def _zero_holes(graph, x, missing, element_type):
-    zero = graph.constant(
-        "zero", np.zeros((), _NUMPY_DTYPES[element_type]), element_type
+def _zero_holes(graph, x, missing, dtype):
+    return graph.node(
+        "Where", [missing, graph.constant("zero", np.zeros((), dtype)), x]
     )
-    return graph.node("Where", [missing, zero, x])
 
 
 # -- DenoisingAutoencoderTransformer ---------------------------------------------
 
 
 def _convert_transformer(scope, operator, container):
-    _check_exportable(operator, container)
+    dtype = _check_exportable(operator, container)
     graph = _Graph(scope, container)
-    element_type = _element_type(operator)
-    x = operator.inputs[0].full_name
-    x = _zero_holes(graph, x, graph.node("IsNaN", [x]), element_type)
-    codes, _ = _encode(graph, x, _layers(operator.raw_operator), element_type)
+    x = _input(graph, operator)
+    x = _zero_holes(graph, x, graph.node("IsNaN", [x]), dtype)
+    codes, _ = _encode(graph, x, _layers(operator.raw_operator), dtype)
     graph.node("Identity", [codes], output=operator.outputs[0].full_name)
 
 
@@ -195,12 +231,11 @@ def _imputer_width(imputer):
     return width
 
 
-def _missing_mask(graph, x, imputer, element_type):
+def _missing_mask(graph, x, imputer, dtype):
     if _is_nan(imputer.missing_values):
         return graph.node("IsNaN", [x])
-    dtype = _NUMPY_DTYPES[element_type]
     placeholder = graph.constant(
-        "missing_values", np.asarray(imputer.missing_values, dtype), element_type
+        "missing_values", np.asarray(imputer.missing_values, dtype)
     )
     return graph.node("Equal", [x, placeholder])
 
@@ -208,71 +243,49 @@ def _missing_mask(graph, x, imputer, element_type):
 def _fills(graph, x, missing, imputer):
     """The reconstruction of the kept columns, in their units, in float64 (as
     ``transform`` computes it): standardize, zero the holes, encode, decode."""
-    double = TensorProto.DOUBLE
     kept = imputer._observed_columns
     mean, scale = imputer.mean_[kept], imputer.scale_[kept]
-    x = graph.node("Cast", [x], to=double)
-    x = graph.node("Sub", [x, graph.constant("mean", mean, double)])
+    x = graph.node("Sub", [graph.cast(x, np.float64), graph.constant("mean", mean)])
     safe_scale = np.where(scale > 0, scale, 1.0)
-    x = graph.node("Div", [x, graph.constant("scale", safe_scale, double)])
-    x = _zero_holes(graph, x, missing, double)
+    x = graph.node("Div", [x, graph.constant("scale", safe_scale)])
+    x = _zero_holes(graph, x, missing, np.float64)
     layers = _layers(imputer.autoencoder_)
-    codes, weights = _encode(graph, x, layers, double)
-    recon = _decode(graph, codes, layers, weights, double)
-    recon = graph.node("Mul", [recon, graph.constant("scale", scale, double)])
-    return graph.node("Add", [recon, graph.constant("mean", mean, double)])
+    codes, weights = _encode(graph, x, layers, np.float64)
+    recon = _decode(graph, codes, layers, weights, np.float64)
+    recon = graph.node("Mul", [recon, graph.constant("scale", scale)])
+    return graph.node("Add", [recon, graph.constant("mean", mean)])
 
 
-def _with_empty_columns(graph, kept_part, imputer, x, element_type):
+def _with_empty_columns(graph, kept_part, imputer, x, dtype):
     """The kept columns back in their places, with the empty ones as 0."""
     kept = imputer._observed_columns
-    n_rows = graph.node(
-        "Gather",
-        [
-            graph.node("Shape", [x]),
-            graph.constant("zero", np.array([0]), TensorProto.INT64),
-        ],
-    )
-    shape = graph.node(
-        "Concat",
-        [n_rows, graph.constant("one", np.array([1]), TensorProto.INT64)],
-        axis=0,
-    )
-    zero = np.zeros(1, _NUMPY_DTYPES[element_type])
-    zeros = graph.node("ConstantOfShape", [shape], value=from_array(zero))
+    shape = graph.node("Shape", [x])
+    n_rows = graph.node("Gather", [shape, graph.constant("zero", np.array([0]))])
+    shape = graph.node("Concat", [n_rows, graph.constant("one", np.array([1]))], axis=0)
+    zeros = graph.node("ConstantOfShape", [shape], value=from_array(np.zeros(1, dtype)))
     padded = graph.node("Concat", [kept_part, zeros], axis=1)
     # Column j of the output: its place among the kept columns, or the zeros.
     places = np.where(kept, np.cumsum(kept) - 1, kept.sum())
-    return graph.node(
-        "Gather", [padded, graph.constant("places", places, TensorProto.INT64)], axis=1
-    )
+    return graph.node("Gather", [padded, graph.constant("places", places)], axis=1)
 
 
 def _convert_imputer(scope, operator, container):
-    _check_exportable(operator, container)
+    dtype = _check_exportable(operator, container)
     imputer = operator.raw_operator
     graph = _Graph(scope, container)
-    element_type = _element_type(operator)
-    x = operator.inputs[0].full_name
-    missing = _missing_mask(graph, x, imputer, element_type)
-    columns = graph.constant(
-        "kept", np.flatnonzero(imputer._observed_columns), TensorProto.INT64
-    )
+    x = _input(graph, operator)
+    missing = _missing_mask(graph, x, imputer, dtype)
+    columns = graph.constant("kept", np.flatnonzero(imputer._observed_columns))
     kept_x = graph.node("Gather", [x, columns], axis=1)
     kept_missing = graph.node("Gather", [missing, columns], axis=1)
-    fills = graph.node(
-        "Cast", [_fills(graph, kept_x, kept_missing, imputer)], to=element_type
-    )
+    fills = graph.cast(_fills(graph, kept_x, kept_missing, imputer), dtype)
     out = graph.node("Where", [kept_missing, fills, kept_x])
     if imputer.keep_empty_features:
-        out = _with_empty_columns(graph, out, imputer, x, element_type)
+        out = _with_empty_columns(graph, out, imputer, x, dtype)
     if imputer.indicator_ is not None:
-        features = graph.constant(
-            "indicator_features", imputer.indicator_.features_, TensorProto.INT64
-        )
+        features = graph.constant("indicator_features", imputer.indicator_.features_)
         flags = graph.node("Gather", [missing, features], axis=1)
-        flags = graph.node("Cast", [flags], to=element_type)
-        out = graph.node("Concat", [out, flags], axis=1)
+        out = graph.node("Concat", [out, graph.cast(flags, dtype)], axis=1)
     graph.node("Identity", [out], output=operator.outputs[0].full_name)
 
 

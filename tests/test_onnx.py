@@ -128,6 +128,7 @@ def digits_with_holes():
         {"keep_empty_features": True, "add_indicator": True},
         {"activation": "tanh", "tied_weights": True, "hidden_layer_sizes": (48,)},
         {"activation": "sigmoid", "stacking": "greedy", "hidden_layer_sizes": (48, 24)},
+        {"tied_weights": True, "stacking": "greedy", "hidden_layer_sizes": (48, 24)},
     ],
 )
 def test_the_imputer_fills_the_holes_as_transform_does(
@@ -155,6 +156,37 @@ def test_the_imputer_exports_a_numeric_placeholder():
     served = _onnx_run(imputer, X.astype(np.float32))[0]
     _assert_close(served, imputer.transform(X.astype(np.float32)), np.float32)
     assert not (served == -1).any()
+    # Equal compares floats from opset 11 on.
+    with pytest.raises(ValueError, match="needs ONNX opset 11 or later"):
+        skl2onnx.to_onnx(imputer, X[:1].astype(np.float32), target_opset=10)
+
+
+@pytest.mark.parametrize("holed_columns", [[5], []])
+def test_the_indicator_flags_only_the_columns_it_was_fitted_on(holed_columns):
+    X = X_DIGITS[:600].copy()
+    X[::3, holed_columns] = np.nan
+    imputer = _imputer(add_indicator=True).fit(X)
+    assert list(imputer.indicator_.features_) == holed_columns
+    X_new = np.where(HOLES, np.nan, X_DIGITS[:600]).astype(np.float32)
+    served = _onnx_run(imputer, X_new)[0]
+    assert served.shape == (600, 64 + len(holed_columns))
+    _assert_close(served, imputer.transform(X_new), np.float32)
+
+
+@pytest.mark.parametrize("estimator", ["transformer", "imputer"])
+def test_a_dataframe_exports_its_columns_as_one_input(estimator):
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(np.where(HOLES, np.nan, X_UNIT).astype(np.float32))
+    X.columns = [f"pixel{i}" for i in range(64)]
+    model = _dae() if estimator == "transformer" else _imputer()
+    model.fit(X)
+    onx = skl2onnx.to_onnx(model, X[:1])
+    session = ort.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    feeds = {name: X[[name]].to_numpy() for name in X.columns}
+    served = session.run(None, feeds)[0]
+    _assert_close(served, model.transform(X), np.float32)
 
 
 def test_an_imputer_inside_a_pipeline_exports():
@@ -176,6 +208,12 @@ def test_an_unfitted_model_cannot_be_exported(estimator):
         skl2onnx.to_onnx(clone(estimator), X_UNIT[:1].astype(np.float32))
 
 
+def test_a_sample_of_other_width_is_refused():
+    dae = _dae().fit(X_UNIT)
+    with pytest.raises(ValueError, match="fitted on 64 features.*has 10 columns"):
+        skl2onnx.to_onnx(dae, X_UNIT[:1, :10].astype(np.float32))
+
+
 @pytest.mark.parametrize("dtype", [np.int64, np.int32])
 def test_only_float32_and_float64_input_exports(dtype):
     dae = _dae().fit(X_UNIT)
@@ -185,5 +223,5 @@ def test_only_float32_and_float64_input_exports(dtype):
 
 def test_an_opset_without_isnan_is_refused():
     dae = _dae().fit(X_UNIT)
-    with pytest.raises(ValueError, match="opset 9 or later.*target_opset is 8\\. Pass"):
+    with pytest.raises(ValueError, match="opset 9 or later; target_opset is 8\\. Pass"):
         skl2onnx.to_onnx(dae, X_UNIT[:1].astype(np.float32), target_opset=8)
