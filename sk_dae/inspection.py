@@ -9,16 +9,18 @@ imported when drawing, never at import, so it stays optional.
 """
 
 import math
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import DenoisingAutoencoderTransformer
 from ._imputer import DenoisingAutoencoderImputer
 from ._missing import split_missing
+from ._noise import FRACTION_NOISES
 
 __all__ = ["FilterDisplay", "LossCurveDisplay", "ReconstructionDisplay"]
 
@@ -44,13 +46,23 @@ def _autoencoder(estimator, caller, *, imputer=True):
         accepted = "DenoisingAutoencoderTransformer"
         if imputer:
             accepted += " or a DenoisingAutoencoderImputer"
+        hint = 'for a pipeline pass its step, e.g. pipeline.named_steps["dae"]'
+        if isinstance(estimator, DenoisingAutoencoderImputer):
+            hint = (
+                "an imputer fills holes rather than reconstructing rows: pass "
+                "imputer.autoencoder_ with standardized rows, or look at "
+                "imputer.transform"
+            )
         raise TypeError(
             f"{caller} takes a fitted {accepted}, not "
-            f"{type(estimator).__name__}; for a pipeline pass its step, e.g. "
-            'pipeline.named_steps["dae"].'
+            f"{type(estimator).__name__}; {hint}."
         )
     check_is_fitted(estimator)
     return estimator
+
+
+def _check_count(value, name):
+    return check_scalar(value, name, Integral, min_val=1)
 
 
 def _check_image_shape(image_shape, n_features):
@@ -160,6 +172,7 @@ class FilterDisplay:
         display : FilterDisplay
         """
         autoencoder = _autoencoder(estimator, "FilterDisplay")
+        _check_count(n_filters, "n_filters")
         weight = autoencoder.net_.module_.layers[0].weight.detach().cpu().numpy()
         image_shape = _check_image_shape(image_shape, weight.shape[1])
         display = cls(
@@ -185,7 +198,9 @@ class FilterDisplay:
             This display, with ``image_``, ``ax_`` and ``figure_`` set.
         """
         plt = _pyplot("FilterDisplay.plot")
-        n_cols = n_cols or math.ceil(math.sqrt(len(self.filters)))
+        if n_cols is None:
+            n_cols = math.ceil(math.sqrt(len(self.filters)))
+        _check_count(n_cols, "n_cols")
         peaks = np.abs(self.filters).max(axis=1, keepdims=True)
         scaled = self.filters / np.where(peaks > 0, peaks, 1.0)
         grid = _grid(scaled, self.image_shape, n_cols)
@@ -281,8 +296,10 @@ class ReconstructionDisplay:
             its first layer). ``"missing"``: a random fraction of the entries
             made missing (NaN), which enter the encoder as 0.
         level : float, default=None
-            The noise level, or the fraction of missing entries; by default the
-            estimator's ``corruption_level`` (of its first layer).
+            The noise level, or the fraction of missing entries. By default
+            the estimator's ``corruption_level`` (of its first layer), except
+            for ``"missing"`` after a corruption whose level is not a fraction
+            in (0, 1) (Gaussian noise, or a plain autoencoder): then 0.3.
         random_state : int, RandomState instance or None, default=None
             Seeds a private generator of the corruption.
         ax : matplotlib Axes, default=None
@@ -295,22 +312,25 @@ class ReconstructionDisplay:
         display : ReconstructionDisplay
         """
         dae = _autoencoder(estimator, "ReconstructionDisplay", imputer=False)
-        X = X[:n_images]
-        X = X.toarray() if sp.issparse(X) else X
-        X = np.asarray(X, dtype=np.float64)
-        image_shape = _check_image_shape(image_shape, X.shape[1])
-        level = dae._levels()[0] if level is None else level
-        seed = int(check_random_state(random_state).randint(2**31 - 1))
-        if corruption == "noise":
-            corrupted = _with_noise(dae, X, level, seed)
-            label = f"{_noise_name(dae)} ({level:g})"
-        elif corruption == "missing":
-            corrupted = _with_holes(X, level, seed)
-            label = f"missing ({level:.0%})"
-        else:
+        _check_count(n_images, "n_images")
+        if corruption not in ("noise", "missing"):
             raise ValueError(
                 f'corruption must be "noise" or "missing"; got {corruption!r}.'
             )
+        level = _check_level(dae, corruption, level)
+        # Swap noise draws donors within a batch: corrupt a training batch.
+        rows = X[: max(n_images, dae.batch_size)]
+        rows = rows.toarray() if sp.issparse(rows) else rows
+        rows = np.asarray(rows, dtype=np.float64)
+        image_shape = _check_image_shape(image_shape, rows.shape[1])
+        seed = int(check_random_state(random_state).randint(2**31 - 1))
+        if corruption == "noise":
+            corrupted = _with_noise(dae, rows, level, seed)[:n_images]
+            label = f"{_noise_name(dae)} ({level:g})"
+        else:
+            corrupted = _with_holes(rows[:n_images], level, seed)
+            label = f"missing ({level:.0%})"
+        X = rows[:n_images]
         reconstructed = dae.inverse_transform(dae.transform(corrupted))
         display = cls(
             clean=X,
@@ -370,22 +390,33 @@ def _noise_name(dae):
     return dae.corruption
 
 
+def _check_level(dae, corruption, level):
+    """The level to corrupt with: given, or the estimator's own; a fraction of
+    entries must lie in [0, 1)."""
+    own = dae._levels()[0]
+    fraction = corruption == "missing" or dae.corruption in FRACTION_NOISES
+    if level is None:
+        own_is_fraction = dae.corruption in FRACTION_NOISES and 0 < own < 1
+        level = own if corruption == "noise" or own_is_fraction else 0.3
+    if not isinstance(level, Real) or level < 0 or (fraction and level >= 1):
+        what = "the fraction of entries corrupted or made missing, in [0, 1)"
+        what = what if fraction else "the noise level, at least 0"
+        raise ValueError(f"level is {what}; got {level!r}.")
+    return level
+
+
 def _with_noise(dae, X, level, seed):
-    """X corrupted by the estimator's own first-layer noise, in float32 as in
-    training; missing entries of X stay missing."""
+    """X corrupted by the estimator's own first-layer noise, as in training (in
+    float32); the entries it leaves alone and the missing ones are X's own."""
     x, observed = split_missing(torch.as_tensor(X, dtype=torch.float32))
     generator = torch.Generator().manual_seed(seed)
-    x_tilde, _ = dae._noise(0, "cpu")(x, level, generator, observed=observed)
+    x_tilde, touched = dae._noise(0, "cpu")(x, level, generator, observed=observed)
     x_tilde = x_tilde.numpy().astype(np.float64)
-    return np.where(np.isnan(X), np.nan, x_tilde)
+    touched = np.ones(X.shape, bool) if touched is None else touched.numpy()
+    return np.where(touched & ~np.isnan(X), x_tilde, X)
 
 
 def _with_holes(X, fraction, seed):
-    if not 0 <= fraction < 1:
-        raise ValueError(
-            f'corruption="missing" needs level, the fraction of missing entries, '
-            f"in [0, 1); got {fraction}."
-        )
     holes = np.random.default_rng(seed).random(X.shape) < fraction
     return np.where(holes, np.nan, X)
 
@@ -405,7 +436,8 @@ class LossCurveDisplay:
     loss_curve : list of float
         The mean training loss of each epoch.
     validation_loss : list of float or None, default=None
-        The validation loss of each epoch (with early stopping).
+        The validation loss of each epoch (with early stopping), NaN for an
+        epoch without validation.
     layers : list of int or None, default=None
         The layer each epoch trained, for a greedy stack.
     name : str or None, default=None
@@ -465,8 +497,10 @@ class LossCurveDisplay:
         dae = _autoencoder(estimator, "LossCurveDisplay")
         done = [row for row in dae.net_.history if "train_loss" in row]
         validation = None
-        if dae.validation_scores_ is not None:
-            validation = [-score for score in dae.validation_scores_]
+        if any("valid_loss" in row for row in done):
+            # NaN for the epochs without validation (a warm start that turned
+            # early stopping on): they leave a gap in the curve.
+            validation = [float(row.get("valid_loss", np.nan)) for row in done]
         layers = None
         if dae.stacking == "greedy" and len(dae.net_.module_.layers) > 1:
             layers = [int(row["layer"]) for row in done]
@@ -505,7 +539,7 @@ class LossCurveDisplay:
         self.validation_line_ = None
         if self.validation_loss is not None:
             (self.validation_line_,) = ax.plot(
-                epochs[: len(self.validation_loss)],
+                epochs,
                 self.validation_loss,
                 linestyle="--",
                 color=self.line_.get_color(),

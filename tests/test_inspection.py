@@ -144,12 +144,45 @@ def test_sparse_rows_are_shown_as_dense_ones(dae):
 def test_salt_and_pepper_uses_the_ranges_learned_at_fit():
     X = X_UNIT * 3 - 1  # features in [-1, 2]
     dae = _dae(corruption="salt_and_pepper", corruption_level=0.5).fit(X)
-    display = ReconstructionDisplay.from_estimator(dae, X, image_shape=(8, 8))
+    display = ReconstructionDisplay.from_estimator(
+        dae, X, image_shape=(8, 8), random_state=0
+    )
     changed = display.corrupted != display.clean
+    assert changed.any()
     low, high = X.min(axis=0), X.max(axis=0)
     columns = np.nonzero(changed)[1]
     values = display.corrupted[changed]
     assert np.all(np.isclose(values, low[columns]) | np.isclose(values, high[columns]))
+
+
+def test_entries_the_noise_leaves_alone_are_the_rows_own():
+    X = X_UNIT * 0.1 + 0.013  # not exact in float32, the noise's precision
+    dae = _dae().fit(X)
+    display = ReconstructionDisplay.from_estimator(
+        dae, X, image_shape=(8, 8), random_state=0
+    )
+    changed = display.corrupted != display.clean
+    assert 0.15 < changed.mean() < 0.45
+    np.testing.assert_array_equal(display.corrupted[changed], 0)
+
+
+def test_swap_noise_draws_donors_from_a_batch_even_for_one_image():
+    dae = _dae(corruption="swap", corruption_level=0.5).fit(X_UNIT)
+    display = ReconstructionDisplay.from_estimator(
+        dae, X_UNIT, image_shape=(8, 8), n_images=1, random_state=0
+    )
+    assert display.corrupted.shape == (1, 64)
+    assert (display.corrupted != display.clean).any()
+
+
+def test_missing_entries_default_to_a_fraction_after_gaussian_noise():
+    dae = _dae(corruption="gaussian", corruption_level=1.0).fit(X_UNIT)
+    display = ReconstructionDisplay.from_estimator(
+        dae, X_UNIT, image_shape=(8, 8), corruption="missing", random_state=0
+    )
+    assert display.corruption_label == "missing (30%)"
+    noisy = ReconstructionDisplay.from_estimator(dae, X_UNIT, image_shape=(8, 8))
+    assert noisy.corruption_label == "gaussian (1)"
 
 
 def test_a_corruption_callable_is_used_as_in_training():
@@ -184,10 +217,31 @@ def test_reconstruction_needs_a_known_corruption_and_a_fraction(dae):
         ReconstructionDisplay.from_estimator(
             dae, X_UNIT, image_shape=(8, 8), corruption="blur"
         )
-    with pytest.raises(ValueError, match="in \\[0, 1\\)"):
-        ReconstructionDisplay.from_estimator(
-            dae, X_UNIT, image_shape=(8, 8), corruption="missing", level=1.5
-        )
+    for corruption in ("missing", "noise"):  # masking noise: a fraction too
+        with pytest.raises(ValueError, match="in \\[0, 1\\); got 1.5"):
+            ReconstructionDisplay.from_estimator(
+                dae, X_UNIT, image_shape=(8, 8), corruption=corruption, level=1.5
+            )
+
+
+@pytest.mark.parametrize(
+    "display, kwargs",
+    [
+        (FilterDisplay, {"n_filters": 0}),
+        (FilterDisplay, {"n_cols": 0}),
+        (ReconstructionDisplay, {"n_images": 0, "X": X_UNIT}),
+    ],
+)
+def test_counts_must_be_positive(dae, display, kwargs):
+    with pytest.raises(ValueError, match="must be >= 1"):
+        display.from_estimator(dae, image_shape=(8, 8), **kwargs)
+
+
+def test_an_imputer_is_pointed_to_its_autoencoder():
+    X = np.where(np.random.default_rng(0).random(X_UNIT.shape) < 0.2, np.nan, X_UNIT)
+    imputer = DenoisingAutoencoderImputer(hidden_layer_sizes=(8,), max_epochs=1).fit(X)
+    with pytest.raises(TypeError, match="imputer.autoencoder_"):
+        ReconstructionDisplay.from_estimator(imputer, X, image_shape=(8, 8))
 
 
 # -- LossCurveDisplay ------------------------------------------------------------
@@ -205,6 +259,16 @@ def test_loss_curves_with_validation_and_layers():
     assert display.validation_line_ is not None
     boundaries = [line for line in display.ax_.lines if line.get_linestyle() == ":"]
     assert [line.get_xdata()[0] for line in boundaries] == [4.5]
+
+
+def test_validation_is_drawn_at_the_epochs_it_ran():
+    dae = _dae(max_epochs=3, warm_start=True).fit(X_UNIT)
+    dae.set_params(early_stopping=True).fit(X_UNIT)  # 3 more, validated
+    display = LossCurveDisplay.from_estimator(dae)
+    assert len(display.loss_curve) == 6
+    assert np.isnan(display.validation_loss[:3]).all()
+    x, y = display.validation_line_.get_data()
+    np.testing.assert_array_equal(np.asarray(x)[~np.isnan(y)], [4, 5, 6])
 
 
 def test_two_models_on_one_axes(dae):
