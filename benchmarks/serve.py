@@ -7,7 +7,10 @@ few epochs (speed does not depend on how well it is trained), exported with
 at 1, 32 and 1,024 rows per call, two ways:
 
 - ``transform``: the estimator's own method, in Python (input checks, torch);
-- ``onnxruntime``: ``InferenceSession.run`` on the exported graph.
+- ``onnxruntime``: ``InferenceSession.run`` on the exported graph;
+- ``torch encode``, for reference: the fitted torch module's ``encode`` on a
+  tensor, under ``no_grad``, with no input checks (what ``transform`` costs
+  beyond it is Python around the product).
 
 The two run in turns (A, B, A, B, ...) for ``--rounds`` rounds of at least
 ``--round-s`` seconds each. Latency is the median time of one call over all
@@ -84,6 +87,16 @@ def session(dae, X, threads):
     return (lambda rows: sess.run(None, {name: rows})[0]), len(onx.SerializeToString())
 
 
+def bare_encode(dae):
+    module = dae.net_.module_
+
+    def encode(rows):
+        with torch.no_grad():
+            return module.encode(torch.from_numpy(rows)).numpy()
+
+    return encode
+
+
 def _timed_round(call, rows, seconds):
     """Per-call times of one round of at least ``seconds``."""
     times, end = [], time.perf_counter() + seconds
@@ -115,7 +128,11 @@ def run(args):
     onnx_run, onnx_bytes = session(dae, X, args.threads)
     rows_all = np.tile(X, (max(1, -(-max(args.rows) // len(X))), 1))
     gap = float(np.abs(onnx_run(X) - dae.transform(X)).max())
-    calls = {"transform": dae.transform, "onnxruntime": onnx_run}
+    calls = {
+        "transform": dae.transform,
+        "onnxruntime": onnx_run,
+        "torch encode": bare_encode(dae),
+    }
     results = []
     for n in args.rows:
         times, speedup = measure(calls, np.ascontiguousarray(rows_all[:n]), args)
@@ -145,8 +162,9 @@ def _us(seconds):
 def markdown_table(results):
     lines = [
         "| rows per call | transform: median (p99) µs | onnxruntime: median (p99) µs "
-        "| transform rows/s | onnxruntime rows/s | onnxruntime speed-up |",
-        "|---|---|---|---|---|---|",
+        "| transform rows/s | onnxruntime rows/s | onnxruntime speed-up "
+        "| torch encode: median µs |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
         t, o = r["transform"], r["onnxruntime"]
@@ -154,7 +172,7 @@ def markdown_table(results):
             f"| {r['rows']:,} | {_us(t['median_s'])} ({_us(t['p99_s'])}) "
             f"| {_us(o['median_s'])} ({_us(o['p99_s'])}) "
             f"| {t['rows_per_s']:,.0f} | {o['rows_per_s']:,.0f} "
-            f"| {r['speedup']:.1f}x |"
+            f"| {r['speedup']:.1f}x | {_us(r['torch encode']['median_s'])} |"
         )
     return "\n".join(lines)
 

@@ -217,7 +217,7 @@ def test_serve_smoke(tmp_path):
     assert [r["rows"] for r in report["results"]] == [1, 32, 1024]
     assert report["model"]["max_abs_difference"] < 1e-5
     for row in report["results"]:
-        for method in ("transform", "onnxruntime"):
+        for method in ("transform", "onnxruntime", "torch encode"):
             timing = row[method]
             assert timing["calls"] >= 3 and 0 < timing["median_s"] <= timing["p99_s"]
         assert row["speedup"] > 0
