@@ -20,7 +20,6 @@ loss curves).
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -231,8 +230,8 @@ def figures(out, data, fitted, args):
     curves = LossCurveDisplay.from_estimator(best, name="recommended")
     LossCurveDisplay.from_estimator(reference, ax=curves.ax_, name="reference")
     written = [_save(curves, out / "loss_curve.png", f"{name}: training loss")]
-    side = math.isqrt(X_test.shape[1])
-    if side * side != X_test.shape[1]:
+    side = plots.image_side(X_test.shape[1])
+    if side is None:
         return written  # not square images
     shape = (side, side)
     filters = FilterDisplay.from_estimator(best, image_shape=shape)

@@ -14,7 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def _image_side(n_features):
+def image_side(n_features):
+    """The side of a square image of ``n_features`` pixels, or None."""
     side = math.isqrt(n_features)
     return side if side * side == n_features else None
 
@@ -63,7 +64,7 @@ def accuracy_vs_level(cv_results, path, title):
 
 def inpainting(images, path, fraction, n=8):
     """Rows of images: masked (holes in red), each imputer's fill, original."""
-    side = _image_side(images["original"].shape[1])
+    side = image_side(images["original"].shape[1])
     labels = ["masked", *[k for k in images if k not in ("masked", "original")]]
     labels.append("original")
     fig, axes = plt.subplots(len(labels), n, figsize=(n * 0.9, len(labels) * 0.95))
