@@ -12,8 +12,9 @@ import copy
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.utils.sparsefuncs import min_max_axis
 
-from ._missing import has_missing
+from ._missing import has_missing, split_missing
 
 # Rows per forward pass of inference (transform, scoring, the codes of a layer
 # for the next greedy stage): large enough to keep the matrix products
@@ -137,69 +138,62 @@ class RowData:
     def column_range(self):
         """Per-feature (min, max) of the observed values as two (n_features,)
         float32 arrays; 0 for a feature with none."""
-        low, high = self._column_range()
+        if isinstance(self._X, torch.Tensor) or not sp.issparse(self._X):
+            low, high = _column_range(self)
+        else:
+            X = self._X if self._index is None else self._X[self._index.numpy()]
+            # NaN ignored, implicit zeros counted; NaN for a column of NaN only.
+            low, high = min_max_axis(X, axis=0, ignore_nan=True)
+        low, high = np.asarray(low, np.float32), np.asarray(high, np.float32)
         empty = ~np.isfinite(low)  # all missing: a range of 0 changes nothing
         low[empty], high[empty] = 0.0, 0.0
         return low, high
 
-    def _column_range(self):
-        X = self._X
-        if isinstance(X, torch.Tensor):
-            # Batch by batch where the rows are kept: a subset (the training
-            # rows of an early-stopping split) is never copied whole.
-            lows, highs = [], []
-            for start in range(0, len(self), INFERENCE_BATCH_SIZE):
-                rows = slice(start, start + INFERENCE_BATCH_SIZE)
-                if self._index is not None:
-                    rows = self._index[rows]
-                low, high = _observed_aminmax(X[rows])
-                lows.append(low)
-                highs.append(high)
-            low, high = torch.stack(lows).amin(0), torch.stack(highs).amax(0)
-            return low.float().cpu().numpy(), high.float().cpu().numpy()
-        if self._index is not None:
-            X = X[self._index.numpy()]
-        if sp.issparse(X):
-            # Reduce the stored values (NaN ignored), then count the implicit
-            # zeros of every column that has some.
-            X = sp.csc_matrix(X)
-            low, high = (
-                _sparse_column_reduce(X, np.fmin),
-                _sparse_column_reduce(X, np.fmax),
-            )
-            has_zero = np.diff(X.indptr) < X.shape[0]
-            low[has_zero] = np.fmin(low[has_zero], 0)
-            high[has_zero] = np.fmax(high[has_zero], 0)
-        else:
-            # fmin/fmax ignore NaN (nanmin would warn on an all-NaN column).
-            low, high = np.fmin.reduce(X, axis=0), np.fmax.reduce(X, axis=0)
-        return low.astype(np.float32).ravel(), high.astype(np.float32).ravel()
+
+def _column_range(data):
+    """(low, high) over the batches of dense ``data``, kept where the rows are
+    (a subset is never copied whole): (inf, -inf) for a column of NaN only."""
+    n = data.n_features
+    low = torch.full((n,), float("inf"), device=data.device, dtype=data.dtype)
+    high = torch.full((n,), float("-inf"), device=data.device, dtype=data.dtype)
+
+    def reduce(rows, x, observed):
+        if observed is None:
+            batch_low, batch_high = torch.aminmax(x, dim=0)
+        else:  # the holes are 0 in x: out of both reductions
+            batch_low = x.masked_fill(~observed, float("inf")).amin(0)
+            batch_high = x.masked_fill(~observed, float("-inf")).amax(0)
+        torch.minimum(low, batch_low, out=low)
+        torch.maximum(high, batch_high, out=high)
+
+    each_batch(data, reduce)
+    return low.cpu().numpy(), high.cpu().numpy()
 
 
-def _observed_aminmax(X):
-    """Column-wise (min, max) of a (B, F) tensor, NaN ignored: (inf, -inf) for
-    a column of NaN only."""
-    nan = torch.isnan(X)
-    return X.masked_fill(nan, float("inf")).amin(0), X.masked_fill(
-        nan, float("-inf")
-    ).amax(0)
+def each_batch(data, func):
+    """Call ``func(rows, x, observed)`` on the batches of ``data`` in order,
+    without gradients: the one loop of inference (``transform`` and the other
+    methods that map rows, the codes of a layer for the next greedy stage,
+    the feature ranges).
 
-
-def _sparse_column_reduce(X, op):
-    """Column-wise NaN-ignoring ``op`` over the stored values of a CSC matrix;
-    NaN for a column that stores none."""
-    out = np.full(X.shape[1], np.nan)
-    stored = np.flatnonzero(np.diff(X.indptr))
-    if stored.size:
-        out[stored] = op.reduceat(X.data, X.indptr[stored])
-    return out
+    ``rows`` is the slice of the batch's rows, ``x`` the batch on
+    ``data.device`` with its missing entries set to 0, and ``observed`` their
+    mask (None when ``data`` has no missing entry).
+    """
+    start = 0
+    with torch.no_grad():
+        for x, _ in BatchIterator(data, INFERENCE_BATCH_SIZE):
+            x, observed = split_missing(x) if data.missing else (x, None)
+            func(slice(start, start + len(x)), x, observed)
+            start += len(x)
 
 
 class BatchIterator:
     """Mini-batches of a :class:`RowData`, reshuffled on every pass when asked.
 
-    Each batch is a single (B, n_features) tensor: the clean input, which is also
-    the reconstruction target.
+    Each batch is a pair ``(X, y)`` as skorch's are, of one (B, n_features)
+    tensor twice: the clean input is also the target (so skorch's scoring
+    callbacks find a target to score against).
     """
 
     def __init__(self, data, batch_size, shuffle=False, generator=None):
@@ -218,7 +212,9 @@ class BatchIterator:
             # One transfer of the permutation per pass, not one per batch.
             order = order.to(self.data.storage_device)
             for start in range(0, n_rows, size):
-                yield self.data.rows(order[start : start + size])
+                batch = self.data.rows(order[start : start + size])
+                yield batch, batch
         else:
             for start in range(0, n_rows, size):
-                yield self.data.rows(slice(start, start + size))
+                batch = self.data.rows(slice(start, start + size))
+                yield batch, batch

@@ -2,8 +2,7 @@
 
 import copy
 import warnings
-from contextlib import contextmanager
-from functools import partial
+from itertools import islice
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,21 +14,22 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
 
 from ._callbacks import DivergenceGuard, Outcome, StageEarlyStopping
-from ._data import INFERENCE_BATCH_SIZE, BatchIterator, RowData
+from ._data import RowData, each_batch
 from ._device import resolve_device, resolve_loaded_device
 from ._functions import ACTIVATIONS, LOSSES
 from ._loss import EMPHASIS_PRESETS, row_losses
 from ._missing import empty_rows
 from ._modules import StackedDenoisingAutoencoder
 from ._net import DenoisingAutoencoderNet
-from ._noise import NOISE_FUNCTIONS, user_noise
-from ._persistence import net_state, restore_net
+from ._noise import NOISE_FUNCTIONS, Corruption
+from ._random import draw_seeds
+from ._state import net_state, restore_net, unchanged_on_error
 from ._validation import (
     check_emphasis,
     check_finite_output,
@@ -44,6 +44,24 @@ from ._validation import (
 _FLOAT_DTYPES = (np.float64, np.float32)
 
 
+# Attributes of a loaded model that appear when its net is rebuilt, on first use.
+_REBUILT = ("net_", "coefs_", "intercepts_", "activations_")
+
+
+def _public_weights(net):
+    """``(coefs_, intercepts_, activations_)`` of ``net``, as read-only numpy
+    arrays: views of the weights on the CPU (a fitted net is never trained in
+    place), copies from a GPU."""
+
+    def as_array(tensor):
+        array = tensor.detach().cpu().numpy()
+        array.flags.writeable = False
+        return array
+
+    coefs, intercepts, activations = net.module_.mlp_weights()
+    return [as_array(c) for c in coefs], [as_array(b) for b in intercepts], activations
+
+
 def _compute_dtype(dtype, device):
     """The torch dtype that inference on ``dtype`` input runs in on ``device``.
 
@@ -54,34 +72,6 @@ def _compute_dtype(dtype, device):
     """
     on_gpu = torch.device(device).type == "cuda"
     return torch.float64 if dtype == np.float64 and not on_gpu else torch.float32
-
-
-@contextmanager
-def _unchanged_on_error(estimator):
-    """Restore the estimator's attributes if the block raises: a failed call must
-    not leave a fitted model half-updated (validate_data sets n_features_in_).
-
-    A call that goes on to train the fitted ``net_`` in place (warm ``fit``,
-    ``partial_fit``) first saves its state in ``_net_snapshot``; if it then
-    fails (a failing corruption callable, running out of GPU memory), the
-    network is rebuilt from that state: weights, optimizer, history and noise
-    streams as they were.
-    """
-    saved = dict(vars(estimator))
-    try:
-        yield
-    except BaseException:
-        snapshot = vars(estimator).get("_net_snapshot")
-        vars(estimator).clear()
-        vars(estimator).update(saved)
-        if snapshot is not None:
-            device, state = snapshot
-            config = {**estimator._net_config, "device": device}
-            fresh = estimator._make_net(config, early_stopping=False)
-            estimator.net_ = restore_net(fresh, state)
-        raise
-    finally:
-        vars(estimator).pop("_net_snapshot", None)
 
 
 class DenoisingAutoencoderTransformer(
@@ -367,7 +357,8 @@ class DenoisingAutoencoderTransformer(
         """Train the autoencoder on X.
 
         Starts from freshly initialised weights, or, with ``warm_start=True`` on
-        a fitted model, continues from the fitted ones.
+        a fitted model, continues from the fitted ones. A call that raises
+        leaves the model as it was before it.
 
         Parameters
         ----------
@@ -381,16 +372,13 @@ class DenoisingAutoencoderTransformer(
         self : object
             The fitted transformer.
         """
-        warm = self.warm_start and hasattr(self, "net_")
-        stop_early = self.early_stopping
-        with _unchanged_on_error(self):
+        warm = self.warm_start and self._is_fitted()
+        with unchanged_on_error(self):
             X = self._validate_fit_input(X, reset=not warm, whole=True)
-            if warm:
-                net = self._continued_net(stop_early)
-            else:
-                net = self._new_net(X.shape[1], stop_early)
-            self._train(net, X, epochs=self.max_epochs, validate=stop_early)
-        self._set_fitted(net)
+            net = self._training_net(X, warm, self.early_stopping)
+            first_row = len(net.history)
+            self._train(net, X, self.max_epochs, validate=self.early_stopping)
+            self._set_fitted(net, first_row)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -401,7 +389,7 @@ class DenoisingAutoencoderTransformer(
         continue from the fitted weights and optimizer state, with fresh noise.
         Early stopping does not apply: every row is trained on, and with
         ``early_stopping=True`` each call warns (``UserWarning``) that it is
-        ignored.
+        ignored. A call that raises leaves the model as it was before it.
 
         Parameters
         ----------
@@ -415,7 +403,7 @@ class DenoisingAutoencoderTransformer(
         self : object
             The updated transformer.
         """
-        first_call = not hasattr(self, "net_")
+        continued = self._is_fitted()
         if self.early_stopping:
             warnings.warn(
                 "partial_fit ignores early_stopping=True: it trains one epoch on "
@@ -424,15 +412,17 @@ class DenoisingAutoencoderTransformer(
                 UserWarning,
                 stacklevel=2,
             )
-        with _unchanged_on_error(self):
-            X = self._validate_fit_input(X, reset=first_call)
-            if first_call:
-                net = self._new_net(X.shape[1], False)
-            else:
-                net = self._continued_net(False)
+        with unchanged_on_error(self):
+            X = self._validate_fit_input(X, reset=not continued)
+            net = self._training_net(X, continued, early_stopping=False)
+            first_row = len(net.history)
             self._train(net, X, epochs=1, validate=False)
-        self._set_fitted(net)
+            self._set_fitted(net, first_row)
         return self
+
+    def _is_fitted(self):
+        # Not hasattr(self, "net_"): that would rebuild a loaded model's net.
+        return "device_" in vars(self)
 
     def _validate_fit_input(self, X, reset, *, whole=False):
         """``whole``: X is the whole training set (``fit``), not one more part."""
@@ -468,33 +458,55 @@ class DenoisingAutoencoderTransformer(
             "stacking": self.stacking,
         }
 
-    def _new_net(self, n_features, early_stopping):
-        rng = check_random_state(self.random_state)
-        init_seed, noise_seed, shuffle_seed, split_seed = (
-            int(s) for s in rng.randint(np.iinfo(np.int32).max, size=4)
-        )
-        self._shape = self._structure()
-        self._split_seed = split_seed
-        self._feature_ranges = {}
-        # What a saved model needs to rebuild its net; plain values only.
-        self._net_config = {
-            "module__n_features": n_features,
-            "module__hidden_layer_sizes": self._shape["hidden_layer_sizes"],
-            "module__activation": self.activation,
-            "module__input_output": LOSSES[self.loss].output,
-            "module__tied_weights": self.tied_weights,
-            "module__init_seed": init_seed,
-            "criterion__emphasis": check_emphasis(self.emphasis, self.corruption),
-            "input_loss": self.loss,
-            "noise_seed": noise_seed,
-            "shuffle_seed": shuffle_seed,
-            "device": resolve_device(self.device),
-        }
-        return self._make_net(self._net_config, early_stopping)
+    # -- the one way to a net ---------------------------------------------------
 
-    def _make_net(self, config, early_stopping):
+    def _training_net(self, X, continued, early_stopping):
+        """The net a training call trains: a new one, built with the
+        parameters the estimator holds now, from the fitted net's state when
+        ``continued`` and from fresh weights otherwise. The fitted net itself
+        is never trained, so a call that fails leaves it as it was."""
+        emphasis = check_emphasis(self.emphasis, self.corruption)
+        if continued:
+            check_warm_structure(self._spec, self._structure())
+            source = self._placed_net()
+            device, state = source.device, net_state(source)
+            self.corruption_ = self.corruption_.continued(
+                self.corruption, self._levels()
+            )
+        else:
+            init, noise, shuffle, split = draw_seeds(self.random_state, 4)
+            self._spec = {
+                "n_features": X.shape[1],
+                **self._structure(),
+                "init_seed": init,
+                "noise_seed": noise,
+                "shuffle_seed": shuffle,
+                "split_seed": split,
+            }
+            device, state = resolve_device(self.device), None
+            self.corruption_ = Corruption(self.corruption, self._levels())
+        # The emphasis is the criterion's, so a loaded net gets the last one.
+        self._spec = {**self._spec, "emphasis": emphasis}
+        return self._build_net(device, state, early_stopping=early_stopping)
+
+    def _build_net(self, device, state=None, *, early_stopping=False):
+        """Every route to a net ends here: build one from the fitted
+        architecture and the estimator's training parameters and callbacks as
+        they are now, then load ``state`` (from ``net_state``; None keeps the
+        fresh weights)."""
+        spec = self._spec
         net = DenoisingAutoencoderNet(
             module=StackedDenoisingAutoencoder,
+            module__n_features=spec["n_features"],
+            module__hidden_layer_sizes=spec["hidden_layer_sizes"],
+            module__activation=spec["activation"],
+            module__input_output=LOSSES[spec["loss"]].output,
+            module__tied_weights=spec["tied_weights"],
+            module__init_seed=spec["init_seed"],
+            criterion__emphasis=spec["emphasis"],
+            input_loss=spec["loss"],
+            noise_seed=spec["noise_seed"],
+            shuffle_seed=spec["shuffle_seed"],
             # Adam's fused step is one kernel per parameter group instead of a
             # dozen per tensor: about a third of the for-loop step's time at
             # batch 100 on CPU (54 vs 152 ms per 600 steps of 784-100-784).
@@ -506,25 +518,14 @@ class DenoisingAutoencoderTransformer(
             train_split=None,
             callbacks=self._net_callbacks(early_stopping),
             verbose=self.verbose,
-            **config,
-        )
-        return net.initialize()
-
-    def _continued_net(self, early_stopping):
-        check_warm_structure(self._shape, self._structure())
-        net = self._placed_net()
-        # Training changes net in place from here on: see _unchanged_on_error.
-        self._net_snapshot = (net.device, net_state(net))
-        # The training knobs may change between calls; the shape may not.
-        net.set_params(
-            lr=self.lr,
-            batch_size=self.batch_size,
-            verbose=self.verbose,
-            callbacks=self._net_callbacks(early_stopping),
-        )
-        emphasis = check_emphasis(self.emphasis, self.corruption)
-        net.criterion_.emphasis = emphasis
-        self._net_config = {**self._net_config, "criterion__emphasis": emphasis}
+            device=device,
+        ).initialize()
+        if state is not None:
+            restore_net(net, state)
+            # Each call starts at the lr the estimator holds (a scheduler
+            # callback takes it from there), not at the saved one.
+            for group in net.optimizer_.param_groups:
+                group["lr"] = self.lr
         return net
 
     def _net_callbacks(self, early_stopping):
@@ -541,7 +542,7 @@ class DenoisingAutoencoderTransformer(
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         # A copy: fitting must not change the user's objects (nor share their
-        # state between the folds of a grid search).
+        # state between the folds of a grid search, or between calls).
         return callbacks + copy.deepcopy(list(self.callbacks or []))
 
     def _train(self, net, X, epochs, validate):
@@ -549,10 +550,10 @@ class DenoisingAutoencoderTransformer(
         train, valid = self._split(RowData(X, net.device), validate)
         outcome, layer = net.fit_stages(
             train,
-            levels=self._levels(),
+            levels=list(self.corruption_.levels),
             corrupter=self._corrupter,
             epochs=epochs,
-            joint=self.stacking == "joint",
+            joint=self._spec["stacking"] == "joint",
             valid=valid,
         )
         if outcome in (Outcome.DIVERGED, Outcome.INTERRUPTED):
@@ -569,45 +570,22 @@ class DenoisingAutoencoderTransformer(
                 "validation, leaving none to train on. Use more rows, a smaller "
                 "validation_fraction, or early_stopping=False."
             )
-        generator = torch.Generator().manual_seed(self._split_seed)
+        generator = torch.Generator().manual_seed(self._spec["split_seed"])
         order = torch.randperm(len(data), generator=generator)
         return data.subset(order[n_valid:]), data.subset(order[:n_valid])
 
     def _corrupter(self, layer, data):
-        """The corruption of the stage of ``layer``, which trains on ``data``."""
-        if self.corruption == "salt_and_pepper":
-            self._widen_ranges(layer, data)
-        return self._noise(layer, data.device)
-
-    def _widen_ranges(self, layer, data):
-        # Salt and pepper needs each feature's range; partial_fit widens it.
-        key = layer or 0
-        ranges = getattr(self, "_feature_ranges", {})
-        low, high = data.column_range()
-        if key in ranges:
-            low, high = (
-                np.minimum(low, ranges[key][0]),
-                np.maximum(high, ranges[key][1]),
-            )
-        # A new dict, not an update: a failed call restores the old one.
-        self._feature_ranges = {**ranges, key: (low, high)}
-
-    def _noise(self, layer, device):
-        """The corruption of ``layer``'s stage as it was trained, a function of
-        ``(X, level, rng, observed)`` (also for sk_dae.inspection)."""
-        if callable(self.corruption):
-            return user_noise(self.corruption)
-        noise = NOISE_FUNCTIONS[self.corruption]
-        if self.corruption != "salt_and_pepper":
-            return noise
-        as_tensor = partial(torch.as_tensor, device=device)
-        low, high = self._feature_ranges[layer or 0]
-        return partial(noise, low=as_tensor(low), high=as_tensor(high))
+        """The corruption of the stage of ``layer``, which trains on ``data``;
+        salt and pepper learns the stage's feature ranges first."""
+        if self.corruption_.needs_ranges:
+            low, high = data.column_range()
+            self.corruption_ = self.corruption_.widened(layer, low, high)
+        return self.corruption_.function(layer, data.device)
 
     def _warn_stopped(self, outcome, net, layer):
         epoch = len(net.history)
         untrained = ""
-        if layer is not None and layer + 1 < len(self._shape["hidden_layer_sizes"]):
+        if layer is not None and layer + 1 < len(self._spec["hidden_layer_sizes"]):
             untrained = f" Layers above layer {layer} were not trained."
         if outcome is Outcome.DIVERGED:
             bad_loss = dict(net.callbacks_)["divergence_guard"].bad_loss_
@@ -620,36 +598,46 @@ class DenoisingAutoencoderTransformer(
             warnings.warn(message + untrained, ConvergenceWarning, stacklevel=4)
         else:
             message = (
-                f"Training was interrupted (KeyboardInterrupt) in epoch {epoch}. "
-                "The model keeps the weights it had reached and is usable; continue "
-                "with partial_fit, or fit with warm_start=True."
+                "Training was interrupted (KeyboardInterrupt) in epoch "
+                f"{epoch}. The model keeps the weights it had reached and is "
+                "usable; continue with partial_fit, or fit with warm_start=True."
             )
             warnings.warn(message + untrained, UserWarning, stacklevel=4)
 
-    def _set_fitted(self, net):
-        self.__dict__.pop("_saved_net", None)
-        self._placed_for = self.device  # the device parameter net_ was placed for
-        self.net_ = net
-        self.device_ = net.device
-        done = [row for row in net.history if "train_loss" in row]
-        self.n_iter_ = len(done)
-        self.loss_curve_ = [float(row["train_loss"]) for row in done]
-        self.validation_scores_ = (
-            [-float(row["valid_loss"]) for row in done if "valid_loss" in row]
-            if self.early_stopping
-            else None
-        )
-        self._n_features_out = self._shape["hidden_layer_sizes"][-1]
+    def _set_fitted(self, net, first_row):
+        """Make ``net`` the fitted net; extend the per-epoch attributes by the
+        epochs this call ran, from history row ``first_row`` on."""
+        new = islice(net.history, first_row, None)
+        rows = [row for row in new if "train_loss" in row]
+        curve = self.loss_curve_ if first_row else []
+        scores = self.validation_scores_ if first_row else None
+        new_scores = [-float(row.get("valid_loss", np.nan)) for row in rows]
+        if scores is not None or any("valid_loss" in row for row in rows):
+            scores = [*(scores or [np.nan] * len(curve)), *new_scores]
+        # New lists, not appends: a failed call restores the old ones.
+        self.loss_curve_ = [*curve, *(float(row["train_loss"]) for row in rows)]
+        self.validation_scores_ = scores
+        self.n_iter_ = len(self.loss_curve_)
+        self._place(net)
 
     # -- placement and persistence --------------------------------------------
+
+    def _place(self, net):
+        """Make ``net`` the fitted net, for the current ``device`` parameter."""
+        # net_ first: a thread that reads net_ meanwhile finds either.
+        self.net_ = net
+        self.device_ = net.device
+        self._placed_for = self.device  # the device parameter net_ was placed for
+        self.coefs_, self.intercepts_, self.activations_ = _public_weights(net)
+        self.__dict__.pop("_saved_net", None)
 
     def _placed_net(self):
         """``net_`` on the device that ``device`` resolves to now.
 
         A fitted network stays where it is until ``device`` is changed with
         ``set_params`` (so ``"auto"`` and ``"cuda"`` keep the GPU they resolved
-        to at fit, whatever GPU is current later); then it is moved through its
-        saved state. A loaded model is rebuilt from its saved state here, on
+        to at fit, whatever GPU is current later); then it is rebuilt there from
+        its state. A loaded model is rebuilt from its saved state here, on
         first use. Where ``device`` cannot be met (a GPU model loaded on a
         machine without that GPU) the network goes to the CPU, with a warning.
         """
@@ -663,13 +651,8 @@ class DenoisingAutoencoderTransformer(
             device = resolve_device(self.device)
         if net is None or device != net.device:
             state = self.__dict__["_saved_net"] if net is None else net_state(net)
-            config = {**self._net_config, "device": device}
-            net = restore_net(self._make_net(config, early_stopping=False), state)
-            self._net_config = config
-            # net_ first: a thread that reads net_ meanwhile finds either.
-            self.net_, self.device_ = net, device
-            self.__dict__.pop("_saved_net", None)
-        self._placed_for = self.device
+            net = self._build_net(device, state)
+        self._place(net)
         return net
 
     def _loaded_device(self):
@@ -681,26 +664,39 @@ class DenoisingAutoencoderTransformer(
         except ValueError:
             return resolve_loaded_device(self.device, self.device_)
 
+    @property
+    def _n_features_out(self):
+        # The width of get_feature_names_out (ClassNamePrefixFeaturesOutMixin).
+        return self._spec["hidden_layer_sizes"][-1]
+
     def __getattr__(self, name):
-        # Only reached when normal lookup fails: net_ of a loaded model that has
-        # not been used yet.
-        if name == "net_" and "_saved_net" in self.__dict__:
+        # Only reached when normal lookup fails: the net and its weights of a
+        # loaded model that has not been used yet.
+        if name in _REBUILT and "_saved_net" in self.__dict__:
             try:
-                return self._placed_net()
+                self._placed_net()
             except AttributeError as exc:
                 # Not "no net_": that would make fit and partial_fit start over.
                 raise RuntimeError(f"Rebuilding net_ failed: {exc}") from exc
+            return self.__dict__[name]
         raise AttributeError(
             f"{type(self).__name__!r} object has no attribute {name!r}"
         )
 
     def __getstate__(self):
-        # The net travels as numpy arrays and plain values (see _persistence).
+        # The net travels as numpy arrays and plain values (see _state); the
+        # public weights are rebuilt from them.
         state = dict(super().__getstate__())
         net = state.pop("net_", None)
         saved = state.pop("_saved_net", None)
+        for name in _REBUILT:
+            state.pop(name, None)
         if net is not None or saved is not None:
-            state["_net_state"] = net_state(net) if net is not None else saved
+            state["_net_state"] = (
+                net_state(net, portable=True) if net is not None else saved
+            )
+        if "corruption_" in state:
+            state["corruption_"] = state["corruption_"].to_dict()
         return state
 
     def __setstate__(self, state):
@@ -708,7 +704,10 @@ class DenoisingAutoencoderTransformer(
         # so that loading touches no GPU (nor creates a CUDA context on each Dask
         # worker the model is sent to) and set_params(device=...) can pick the
         # device before that.
+        state = dict(state)
         saved = state.pop("_net_state", None)
+        if "corruption_" in state:
+            state["corruption_"] = Corruption(**state["corruption_"])
         super().__setstate__(state)
         if saved is not None:
             self._saved_net = saved
@@ -733,14 +732,11 @@ class DenoisingAutoencoderTransformer(
             module = copy.deepcopy(module).to(dtype)
         data = RowData(X, net.device, resident=False, dtype=dtype)
         out = np.empty((len(data), *tail_shape), dtype=X.dtype)
-        start = 0
-        with torch.no_grad():
-            for batch in BatchIterator(data, INFERENCE_BATCH_SIZE):
-                x, observed = net.observed_part(batch, data.missing)
-                out[start : start + len(batch)] = (
-                    func(module, x, observed).cpu().numpy()
-                )
-                start += len(batch)
+
+        def write(rows, x, observed):
+            out[rows] = func(module, x, observed).cpu().numpy()
+
+        each_batch(data, write)
         check_finite_output(out, method, nan_rows)
         return out
 
@@ -809,7 +805,9 @@ class DenoisingAutoencoderTransformer(
         """Negative reconstruction loss of each clean sample (higher is better).
 
         Usable as an anomaly score: rows unlike the training data reconstruct
-        badly.
+        badly. With ``loss="bce"``, X must lie in [0, 1], as at fit: the
+        cross-entropy of a value outside it is no loss (it can fall below that
+        of the training rows), so such rows would look normal.
 
         Parameters
         ----------
@@ -824,7 +822,9 @@ class DenoisingAutoencoderTransformer(
             row with no observed feature.
         """
         X = self._validate_transform_input(X)
-        loss = LOSSES[self.loss]
+        loss = LOSSES[self._spec["loss"]]
+        if self._spec["loss"] == "bce":
+            check_unit_interval(X, "score_samples")
 
         def neg_loss(module, x, observed):
             z = module.reconstruct(x, logits=loss.on_logits)

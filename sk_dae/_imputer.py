@@ -7,9 +7,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.impute import MissingIndicator
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._estimator import DenoisingAutoencoderTransformer
+from ._state import unchanged_on_error
 
 # The autoencoder's parameters, under the transformer's names; the imputer
 # passes them through (and resolves its "auto" defaults first).
@@ -43,6 +48,11 @@ _AUTO_EARLY_STOPPING_ROWS = 10_000
 
 def _is_nan(value):
     return bool(isinstance(value, Real) and np.isnan(value))
+
+
+def _is_auto(value):
+    # Not value == "auto": an array of layer sizes would compare elementwise.
+    return isinstance(value, str) and value == "auto"
 
 
 def _auto_batch_size(n_samples):
@@ -105,7 +115,13 @@ n_iter_no_change, tol, callbacks, verbose
     Attributes
     ----------
     autoencoder_ : DenoisingAutoencoderTransformer
-        The fitted autoencoder, on the standardized non-empty columns.
+        The fitted autoencoder, on the standardized columns of
+        ``observed_features_``.
+
+    observed_features_ : ndarray of bool of shape (n_features_in_,)
+        The columns with an observed value at fit: the ones the autoencoder
+        models and fills. The others are dropped from the output, or kept as
+        zeros with ``keep_empty_features``.
 
     mean_, scale_ : ndarray of shape (n_features_in_,)
         Mean and standard deviation of each column's observed values (0 for an
@@ -243,35 +259,37 @@ n_iter_no_change, tol, callbacks, verbose
         self : object
             The fitted imputer.
         """
-        X = self._validate_input(X, reset=True)
-        missing = np.isnan(X)
-        self._observed_columns = ~missing.all(axis=0)
-        if not self._observed_columns.any():
-            raise ValueError(
-                "Every column of X is entirely missing: there is nothing to impute "
-                "from. SimpleImputer(keep_empty_features=True) fills such data."
-            )
-        self.mean_, self.scale_ = _observed_moments(X, self._observed_columns)
-        self.indicator_ = None
-        if self.add_indicator:
-            self.indicator_ = MissingIndicator(error_on_new=False).fit(X)
-        autoencoder = DenoisingAutoencoderTransformer(**self._autoencoder_params(X))
-        self.autoencoder_ = autoencoder.fit(self._standardized(X))
+        with unchanged_on_error(self):
+            X = self._validate_input(X, reset=True)
+            self.observed_features_ = ~np.isnan(X).all(axis=0)
+            if not self.observed_features_.any():
+                raise ValueError(
+                    "Every column of X is entirely missing: there is nothing to "
+                    "impute from. SimpleImputer(keep_empty_features=True) fills "
+                    "such data."
+                )
+            self.mean_, self.scale_ = _observed_moments(X, self.observed_features_)
+            self.indicator_ = None
+            if self.add_indicator:
+                self.indicator_ = MissingIndicator(error_on_new=False).fit(X)
+            params = self._autoencoder_params(X)
+            autoencoder = DenoisingAutoencoderTransformer(**params)
+            self.autoencoder_ = autoencoder.fit(self._standardized(X))
         return self
 
     def _autoencoder_params(self, X):
         params = {name: getattr(self, name) for name in _AUTOENCODER_PARAMS}
-        if params["hidden_layer_sizes"] == "auto":
-            n_kept = int(self._observed_columns.sum())
+        if _is_auto(params["hidden_layer_sizes"]):
+            n_kept = int(self.observed_features_.sum())
             params["hidden_layer_sizes"] = _auto_layers(n_kept)
-        if params["batch_size"] == "auto":
+        if _is_auto(params["batch_size"]):
             params["batch_size"] = _auto_batch_size(len(X))
-        if params["early_stopping"] == "auto":
+        if _is_auto(params["early_stopping"]):
             params["early_stopping"] = len(X) >= _AUTO_EARLY_STOPPING_ROWS
         return params
 
     def _standardized(self, X):
-        kept = self._observed_columns
+        kept = self.observed_features_
         scale = self.scale_[kept]
         return (X[:, kept] - self.mean_[kept]) / np.where(scale > 0, scale, 1.0)
 
@@ -296,9 +314,9 @@ n_iter_no_change, tol, callbacks, verbose
         if self.indicator_ is not None:  # before the holes are filled
             indicator = self.indicator_.transform(X).astype(X.dtype)
         missing = np.isnan(X)
-        rows = np.flatnonzero(missing[:, self._observed_columns].any(axis=1))
+        rows = np.flatnonzero(missing[:, self.observed_features_].any(axis=1))
         if rows.size:
-            kept = self._observed_columns
+            kept = self.observed_features_
             codes = self.autoencoder_.transform(self._standardized(X[rows]))
             # The standardized rows are float64 (so are the moments): the fills
             # are cast to X's float dtype as they are written in.
@@ -309,9 +327,9 @@ n_iter_no_change, tol, callbacks, verbose
             part[holes] = filled[holes]
             X[np.ix_(rows, np.flatnonzero(kept))] = part
         if self.keep_empty_features:
-            X[:, ~self._observed_columns] = 0.0
+            X[:, ~self.observed_features_] = 0.0
         else:
-            X = X[:, self._observed_columns]
+            X = X[:, self.observed_features_]
         if indicator is not None:
             X = np.hstack([X, indicator])
         return X
@@ -330,8 +348,8 @@ n_iter_no_change, tol, callbacks, verbose
         feature_names_out : ndarray of str objects
         """
         check_is_fitted(self)
-        names = _input_names(self, input_features)
-        kept = names if self.keep_empty_features else names[self._observed_columns]
+        names = _check_feature_names_in(self, input_features)
+        kept = names if self.keep_empty_features else names[self.observed_features_]
         if self.indicator_ is None:
             return kept
         indicator = self.indicator_.get_feature_names_out(names)
@@ -352,21 +370,3 @@ def _observed_moments(X, observed_columns):
     mean[observed_columns] = np.nanmean(kept, axis=0)
     scale[observed_columns] = np.nanstd(kept, axis=0)
     return mean, scale
-
-
-def _input_names(estimator, input_features):
-    """``input_features`` checked against the fitted names, or the defaults."""
-    fitted = getattr(estimator, "feature_names_in_", None)
-    if input_features is None:
-        if fitted is not None:
-            return np.asarray(fitted, dtype=object)
-        return np.asarray([f"x{i}" for i in range(estimator.n_features_in_)], object)
-    names = np.asarray(input_features, dtype=object)
-    if len(names) != estimator.n_features_in_:
-        raise ValueError(
-            f"input_features has {len(names)} names; the imputer was fitted on "
-            f"{estimator.n_features_in_} features."
-        )
-    if fitted is not None and not np.array_equal(names, fitted):
-        raise ValueError("input_features is not equal to feature_names_in_.")
-    return names

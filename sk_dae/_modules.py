@@ -139,3 +139,21 @@ class StackedDenoisingAutoencoder(nn.Module):
 
     def forward(self, x):
         return self.decode(self.encode(x))
+
+    def mlp_weights(self):
+        """The stack as a multi-layer perceptron from the input back to it:
+        ``(coefs, intercepts, activations)``, with ``y = activation(x @ coef +
+        intercept)`` layer after layer, the encoders bottom up and then the
+        decoders top down, as scikit-learn's ``MLPRegressor.coefs_`` and
+        ``intercepts_`` are laid out. Each coef is (n_in, n_out), a view of the
+        parameter it comes from (a tied decoder's is its encoder's weight)."""
+        coefs, intercepts, activations = [], [], []
+        for layer in self.layers:
+            coefs.append(layer.weight.t())
+            intercepts.append(layer.bias)
+            activations.append(layer.activation)
+        for layer in reversed(self.layers):
+            coefs.append(layer.decoder_matrix().t())
+            intercepts.append(layer.decoder_bias)
+            activations.append(layer.output_activation)
+        return coefs, intercepts, activations

@@ -26,8 +26,8 @@ from skorch.utils import TeeGenerator
 
 from ._backprop import LayerBackprop
 from ._callbacks import Outcome, StopStage
-from ._data import INFERENCE_BATCH_SIZE, BatchIterator, RowData
-from ._functions import LOSSES
+from ._data import BatchIterator, RowData, each_batch
+from ._functions import ACTIVATIONS, LOSSES
 from ._loss import ReconstructionLoss
 from ._missing import split_missing
 from ._noise import NoiseRNG
@@ -205,12 +205,11 @@ class DenoisingAutoencoderNet(NeuralNet):
         codes = torch.empty(
             (len(data), encoder.weight.shape[0]), device=data.storage_device
         )
-        start = 0
-        with torch.no_grad():
-            for batch in BatchIterator(data, INFERENCE_BATCH_SIZE):
-                x, _ = self.observed_part(batch, data.missing)
-                codes[start : start + len(batch)] = encoder.encode(x)
-                start += len(batch)
+
+        def encode(rows, x, observed):
+            codes[rows] = encoder.encode(x)
+
+        each_batch(data, encode)
         return RowData(codes, self.device, missing=False)  # holes entered as 0
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
@@ -236,11 +235,12 @@ class DenoisingAutoencoderNet(NeuralNet):
 
     # -- steps ----------------------------------------------------------------
 
-    @staticmethod
-    def observed_part(batch, missing):
-        """``(x, observed)``: the batch with its missing entries set to 0, and
-        the mask of the others (None when the rows have no missing entry)."""
-        return split_missing(batch) if missing else (batch, None)
+    def observed_part(self, batch):
+        """``(x, observed)``: the clean rows of a batch ``(X, y)`` with their
+        missing entries set to 0, and the mask of the others (None when the
+        stage's rows have no missing entry: complete data pays nothing)."""
+        x = batch[0]
+        return split_missing(x) if self.missing_ else (x, None)
 
     def corrupt(self, x, observed, generator):
         """``(x_tilde, corrupted)``: the stage's corruption of the clean batch."""
@@ -258,18 +258,17 @@ class DenoisingAutoencoderNet(NeuralNet):
             return super().run_single_epoch(
                 iterator, training, prefix, step_fn, **fit_params
             )
-        # No callback works per batch (the default; ProgressBar, gradient
-        # clipping or a per-batch LRScheduler would): skip skorch's per-batch
-        # notify calls, and read the batch losses off the device once per epoch
-        # rather than once per batch (on a GPU, one synchronisation per epoch).
-        # The history ends up as skorch's loop leaves it
-        # (tests/test_training_loop.py).
-        if training and self.backprop_ is not None:
-            step_fn = self._hand_derived_step  # nothing listens to its gradients
+        # No callback works per batch (the default; ProgressBar, a scoring
+        # callback, gradient clipping or a per-batch LRScheduler would): skip
+        # skorch's per-batch notify calls, and read the batch losses off the
+        # device once per epoch rather than once per batch (on a GPU, one
+        # synchronisation per epoch). The history ends up as skorch's loop
+        # leaves it (tests/test_training_loop.py).
+        step = self._train_batch if training else self._validation_loss
         losses, sizes = [], []
         for batch in iterator:
-            losses.append(step_fn(batch, **fit_params)["loss"].detach())
-            sizes.append(len(batch))
+            losses.append(step(batch).detach())
+            sizes.append(len(batch[0]))
         values = torch.stack(losses).tolist() if losses else []
         for loss, size in zip(values, sizes, strict=True):
             self.history.new_batch()
@@ -281,57 +280,82 @@ class DenoisingAutoencoderNet(NeuralNet):
         """Whether a callback works per batch."""
         return any(_works_per_batch(cb) for _, cb in self.callbacks_)
 
+    def _train_batch(self, batch):
+        """One optimizer step on a batch, no callback notified; the loss."""
+        if self.backprop_ is None:
+            self.optimizer_.zero_grad()
+        loss, _ = self._loss_and_gradients(batch)
+        self.optimizer_.step()
+        return loss
+
+    def _validation_loss(self, batch):
+        return self._validation_loss_and_output(batch)[0]
+
     def train_step(self, batch, **fit_params):
         if self.backprop_ is None:
             return super().train_step(batch, **fit_params)
         # skorch's step zeroes the gradients and hands Adam a closure; the hand-
         # derived step overwrites its gradients and Adam calls no closure, so the
         # step is done directly (skorch's documented way to take control of it).
-        return self._hand_derived_step(batch, notify=True, **fit_params)
-
-    def _hand_derived_step(self, batch, notify=False, **fit_params):
         step = self.train_step_single(batch, **fit_params)
-        if notify:
-            self.notify(
-                "on_grad_computed",
-                named_parameters=TeeGenerator(self.get_all_learnable_params()),
-                batch=batch,
-                training=True,
-            )
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
         self.optimizer_.step()
         return step
 
     def train_step_single(self, batch, **fit_params):
+        loss, z = self._loss_and_gradients(batch)
+        return {"loss": loss, "y_pred": self._as_output(z)}
+
+    def _loss_and_gradients(self, batch):
+        """The denoising loss of a batch and the stage's reconstruction (logits
+        for a loss on logits); the gradients are left in ``.grad``."""
         # No per-batch module.train(): the module has no train-mode behaviour
         # (no dropout, no batch norm); on_epoch_begin sets the mode.
-        x, observed = self.observed_part(batch, self.missing_)
+        x, observed = self.observed_part(batch)
         if self.backprop_ is not None:
             x_tilde, corrupted = self.corrupt(x, observed, self.noise_generator_)
-            loss, z = self.backprop_(x_tilde, x, corrupted, observed)
-            return {"loss": loss, "y_pred": z}
+            return self.backprop_(x_tilde, x, corrupted, observed)
         z, corrupted = self.denoise(x, observed, self.noise_generator_)
         loss = self.get_loss(
             z, x, training=True, corrupted=corrupted, observed=observed
         )
         loss.backward()
-        return {"loss": loss, "y_pred": z}
+        return loss, z
+
+    def _as_output(self, z):
+        """The stage's reconstruction as its decoder outputs it, from what the
+        loss took (its logits, for a loss on logits): callbacks score this."""
+        if not LOSSES[self.loss_kind_].on_logits:
+            return z
+        return ACTIVATIONS[LOSSES[self.loss_kind_].output].forward(z.detach())
 
     def validation_step(self, batch, **fit_params):
+        loss, z = self._validation_loss_and_output(batch)
+        return {"loss": loss, "y_pred": self._as_output(z)}
+
+    def _validation_loss_and_output(self, batch):
         self.module_.eval()
-        x, observed = self.observed_part(batch, self.missing_)
+        x, observed = self.observed_part(batch)
         with torch.no_grad():
             z, corrupted = self.denoise(x, observed, self.valid_generator_)
             loss = self.get_loss(
                 z, x, training=False, corrupted=corrupted, observed=observed
             )
-        return {"loss": loss, "y_pred": z}
+        return loss, z
 
     def evaluation_step(self, batch, training=False):
-        # A batch is the clean rows alone, with no target to unpack.
+        # forward and predict: the clean rows' reconstructions, their missing
+        # entries entering as 0 as in transform.
         self.check_is_fitted()
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
         with torch.set_grad_enabled(training):
             self.module_.train(training)
-            return self.infer(batch)
+            return self.infer(x.nan_to_num(nan=0.0))
 
     def get_loss(
         self, y_pred, y_true, X=None, training=False, corrupted=None, observed=None

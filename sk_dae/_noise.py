@@ -17,6 +17,8 @@ in ``X_tilde`` and copies no hole into another row; with masking noise a hole
 counts as corrupted, as a masked entry would.
 """
 
+from functools import partial
+
 import numpy as np
 import torch
 
@@ -206,3 +208,85 @@ def user_noise(func):
         return X_tilde, X_tilde != X
 
     return corrupt
+
+
+class Corruption:
+    """The corruption a model was trained with: its kind, the level of each
+    layer's stage, and what it learned from the data (the feature ranges of
+    salt and pepper).
+
+    A fitted estimator holds one as ``corruption_``; ``sk_dae.inspection``
+    corrupts with it, so that a display shows the noise the model was trained
+    with whatever the estimator's parameters say now. An instance never
+    changes: :meth:`widened` and :meth:`continued` return new ones, so that a
+    call that fails, which restores the estimator's attributes, restores this
+    too.
+
+    Parameters
+    ----------
+    kind : str or callable
+        A key of :data:`NOISE_FUNCTIONS`, or a user's ``f(X, level,
+        generator) -> X_tilde``.
+    levels : sequence of float
+        The level of each stage: one per layer of a greedy stack, one for a
+        joint stack.
+    ranges : dict, default=None
+        ``{layer: (low, high)}``, the per-feature minimum and maximum of the
+        observed values each stage trained on, as float32 arrays (salt and
+        pepper).
+    """
+
+    def __init__(self, kind, levels, ranges=None):
+        self.kind = kind
+        self.levels = tuple(float(level) for level in levels)
+        self.ranges = dict(ranges or {})
+
+    @property
+    def name(self):
+        """The kind as text: a callable's ``__name__``."""
+        if callable(self.kind):
+            return getattr(self.kind, "__name__", "callable")
+        return self.kind
+
+    @property
+    def is_fraction(self):
+        """Whether the level is a fraction of the components (every kind but
+        Gaussian noise and callables)."""
+        return self.kind in FRACTION_NOISES
+
+    @property
+    def needs_ranges(self):
+        return self.kind == "salt_and_pepper"
+
+    def continued(self, kind, levels):
+        """The corruption of a call that goes on training with ``kind`` at
+        ``levels``: the ranges seen so far are kept, to be widened."""
+        return Corruption(kind, levels, self.ranges)
+
+    def widened(self, layer, low, high):
+        """A copy whose ranges of ``layer`` also cover ``[low, high]``."""
+        key = layer or 0
+        if key in self.ranges:
+            old_low, old_high = self.ranges[key]
+            low, high = np.minimum(low, old_low), np.maximum(high, old_high)
+        return Corruption(self.kind, self.levels, {**self.ranges, key: (low, high)})
+
+    def function(self, layer=0, device="cpu"):
+        """The corruption of ``layer``'s stage (None: a joint stack) on
+        ``device``, a function ``(X, level, rng, observed=None) -> (X_tilde,
+        corrupted)`` as those of this module."""
+        if callable(self.kind):
+            return user_noise(self.kind)
+        noise = NOISE_FUNCTIONS[self.kind]
+        if not self.needs_ranges:
+            return noise
+        low, high = (torch.as_tensor(a, device=device) for a in self.ranges[layer or 0])
+        return partial(noise, low=low, high=high)
+
+    def to_dict(self):
+        """Plain values (for skops.io, which trusts no other type):
+        ``Corruption(**c.to_dict())`` is ``c`` again."""
+        return {"kind": self.kind, "levels": self.levels, "ranges": self.ranges}
+
+    def __repr__(self):
+        return f"Corruption({self.name!r}, levels={list(self.levels)})"

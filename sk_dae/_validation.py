@@ -21,16 +21,26 @@ def _observed_range(X):
     return np.fmin.reduce(values, axis=None), np.fmax.reduce(values, axis=None)
 
 
-def check_unit_interval(X):
-    """``loss="bce"`` trains on targets in [0, 1] only."""
+def check_unit_interval(X, method="fit"):
+    """``loss="bce"`` trains on, and scores, targets in [0, 1] only."""
     low, high = _observed_range(X)
-    if low < 0 or high > 1:
+    if not (low < 0 or high > 1):
+        return
+    values = f"X has values in [{low:.4g}, {high:.4g}]"
+    if method == "fit":
         raise ValueError(
-            "loss='bce' (binary cross-entropy) needs inputs in [0, 1], but X has "
-            f"values in [{low:.4g}, {high:.4g}]. Scale X into "
-            "[0, 1] first (e.g. sklearn.preprocessing.MinMaxScaler in a Pipeline), "
-            "or use loss='mse'."
+            f"loss='bce' (binary cross-entropy) needs inputs in [0, 1], but "
+            f"{values}. Scale X into [0, 1] first (e.g. "
+            "sklearn.preprocessing.MinMaxScaler in a Pipeline), or use loss='mse'."
         )
+    raise ValueError(
+        f"{method} with loss='bce' scores rows in [0, 1] only, as fit trains on "
+        "them: the cross-entropy of a value outside [0, 1] is no loss (it can "
+        f"fall below that of the training rows), so such rows would look normal. "
+        f"{values}. Scale and clip them into [0, 1] (e.g. "
+        "sklearn.preprocessing.MinMaxScaler(clip=True) in the Pipeline), or "
+        "use loss='mse' for an anomaly score of unbounded data."
+    )
 
 
 def check_float32_range(X):
@@ -100,13 +110,19 @@ def check_layer_sizes(hidden_layer_sizes):
     return sizes
 
 
-def check_levels(corruption_level, n_layers, corruption, stacking):
-    """One corruption level per layer, as a list of floats."""
+def check_levels(corruption_level, n_layers, corruption, stacking, *, name=None):
+    """One corruption level per layer, as a list of floats.
+
+    ``corruption`` is a corruption's kind, or ``"missing"`` (a fraction of
+    entries made missing, in ``sk_dae.inspection``); ``name`` is what the
+    caller calls the level in its messages.
+    """
+    name = name or "corruption_level"
     levels = np.atleast_1d(np.asarray(corruption_level, dtype=float))
     if levels.ndim != 1 or len(levels) not in (1, n_layers):
+        per_layer = f" or one value per hidden layer ({n_layers})" * (n_layers > 1)
         raise ValueError(
-            "corruption_level must be a float or one value per hidden layer "
-            f"({n_layers}); got {corruption_level!r}."
+            f"{name} must be a float{per_layer}; got {corruption_level!r}."
         )
     if stacking == "joint" and len(levels) > 1:
         raise ValueError(
@@ -114,12 +130,11 @@ def check_levels(corruption_level, n_layers, corruption, stacking):
             "single float. Per-layer levels apply to stacking='greedy'."
         )
     if not np.all(np.isfinite(levels)) or np.any(levels < 0):
+        raise ValueError(f"{name} must be finite and >= 0; got {corruption_level!r}.")
+    fraction = corruption in FRACTION_NOISES or corruption == "missing"
+    if fraction and np.any(levels >= 1):
         raise ValueError(
-            f"corruption_level must be finite and >= 0; got {corruption_level!r}."
-        )
-    if corruption in FRACTION_NOISES and np.any(levels >= 1):
-        raise ValueError(
-            "corruption_level is the fraction of corrupted inputs for "
+            f"{name} is the fraction of corrupted inputs for "
             f"corruption={corruption!r} and must be in [0, 1); got "
             f"{corruption_level!r}."
         )

@@ -9,18 +9,21 @@ imported when drawing, never at import, so it stays optional.
 """
 
 import math
-from numbers import Integral, Real
+import warnings
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.utils import check_random_state, check_scalar
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import _safe_indexing, check_scalar
+from sklearn.utils._optional_dependencies import check_matplotlib_support
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._estimator import DenoisingAutoencoderTransformer
 from ._imputer import DenoisingAutoencoderImputer
 from ._missing import split_missing
-from ._noise import FRACTION_NOISES
+from ._random import draw_seeds
+from ._validation import check_levels
 
 __all__ = ["FilterDisplay", "LossCurveDisplay", "ReconstructionDisplay"]
 
@@ -28,12 +31,9 @@ _BORDER = 1  # pixels between the tiles of a grid
 
 
 def _pyplot(caller):
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError(
-            f"{caller} needs matplotlib; install it with pip install matplotlib."
-        ) from None
+    check_matplotlib_support(caller)
+    import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -173,10 +173,10 @@ class FilterDisplay:
         """
         autoencoder = _autoencoder(estimator, "FilterDisplay")
         _check_count(n_filters, "n_filters")
-        weight = autoencoder.net_.module_.layers[0].weight.detach().cpu().numpy()
-        image_shape = _check_image_shape(image_shape, weight.shape[1])
+        filters = autoencoder.coefs_[0].T  # (units, features)
+        image_shape = _check_image_shape(image_shape, filters.shape[1])
         display = cls(
-            filters=weight[:n_filters].astype(np.float64), image_shape=image_shape
+            filters=filters[:n_filters].astype(np.float64), image_shape=image_shape
         )
         return display.plot(ax=ax, n_cols=n_cols, cmap=cmap)
 
@@ -317,21 +317,23 @@ class ReconstructionDisplay:
             raise ValueError(
                 f'corruption must be "noise" or "missing"; got {corruption!r}.'
             )
-        level = _check_level(dae, corruption, level)
+        noise = dae.corruption_  # as fitted, whatever the parameters say now
+        level = _display_level(noise, corruption, level)
         # Swap noise draws donors within a batch: corrupt a training batch.
-        rows = X[: max(n_images, dae.batch_size)]
-        rows = rows.toarray() if sp.issparse(rows) else rows
-        rows = np.asarray(rows, dtype=np.float64)
+        rows = _first_rows(dae, X, max(n_images, dae.batch_size))
         image_shape = _check_image_shape(image_shape, rows.shape[1])
-        seed = int(check_random_state(random_state).randint(2**31 - 1))
+        (seed,) = draw_seeds(random_state, 1)
         if corruption == "noise":
-            corrupted = _with_noise(dae, rows, level, seed)[:n_images]
-            label = f"{_noise_name(dae)} ({level:g})"
+            corrupted = _with_noise(noise, rows, level, seed)[:n_images]
+            label = f"{noise.name} ({level:g})"
         else:
             corrupted = _with_holes(rows[:n_images], level, seed)
             label = f"missing ({level:.0%})"
         X = rows[:n_images]
-        reconstructed = dae.inverse_transform(dae.transform(corrupted))
+        with warnings.catch_warnings():
+            # X's feature names were checked above; these rows are its own.
+            warnings.filterwarnings("ignore", "X does not have valid feature names")
+            reconstructed = dae.inverse_transform(dae.transform(corrupted))
         display = cls(
             clean=X,
             corrupted=corrupted,
@@ -384,33 +386,40 @@ class ReconstructionDisplay:
         return self
 
 
-def _noise_name(dae):
-    if callable(dae.corruption):
-        return getattr(dae.corruption, "__name__", "callable")
-    return dae.corruption
+def _first_rows(dae, X, n):
+    """The first ``n`` rows of X, checked as the estimator's transform checks
+    them (width, feature names), as a dense float64 array that may hold NaN."""
+    X = validate_data(
+        dae,
+        X,
+        reset=False,
+        accept_sparse=("csr", "csc"),
+        dtype=np.float64,
+        ensure_all_finite="allow-nan",
+    )
+    rows = _safe_indexing(X, np.arange(min(n, X.shape[0])))
+    return rows.toarray() if sp.issparse(rows) else np.asarray(rows)
 
 
-def _check_level(dae, corruption, level):
-    """The level to corrupt with: given, or the estimator's own; a fraction of
-    entries must lie in [0, 1)."""
-    own = dae._levels()[0]
-    fraction = corruption == "missing" or dae.corruption in FRACTION_NOISES
+def _display_level(noise, corruption, level):
+    """The level to corrupt with: given, or the fitted one of the first layer
+    (for ``"missing"`` after a noise whose level is not a fraction in (0, 1),
+    Gaussian noise or a plain autoencoder: 0.3)."""
     if level is None:
-        own_is_fraction = dae.corruption in FRACTION_NOISES and 0 < own < 1
+        own = noise.levels[0]
+        own_is_fraction = noise.is_fraction and 0 < own < 1
         level = own if corruption == "noise" or own_is_fraction else 0.3
-    if not isinstance(level, Real) or level < 0 or (fraction and level >= 1):
-        what = "the fraction of entries corrupted or made missing, in [0, 1)"
-        what = what if fraction else "the noise level, at least 0"
-        raise ValueError(f"level is {what}; got {level!r}.")
-    return level
+    kind = noise.kind if corruption == "noise" else "missing"
+    return check_levels(level, 1, kind, "greedy", name="level")[0]
 
 
-def _with_noise(dae, X, level, seed):
-    """X corrupted by the estimator's own first-layer noise, as in training (in
+def _with_noise(noise, X, level, seed):
+    """X corrupted by the fitted first-layer noise, as in training (in
     float32); the entries it leaves alone and the missing ones are X's own."""
     x, observed = split_missing(torch.as_tensor(X, dtype=torch.float32))
     generator = torch.Generator().manual_seed(seed)
-    x_tilde, touched = dae._noise(0, "cpu")(x, level, generator, observed=observed)
+    corrupt = noise.function(0, "cpu")
+    x_tilde, touched = corrupt(x, level, generator, observed=observed)
     x_tilde = x_tilde.numpy().astype(np.float64)
     touched = np.ones(X.shape, bool) if touched is None else touched.numpy()
     return np.where(touched & ~np.isnan(X), x_tilde, X)
@@ -501,9 +510,10 @@ class LossCurveDisplay:
             # NaN for the epochs without validation (a warm start that turned
             # early stopping on): they leave a gap in the curve.
             validation = [float(row.get("valid_loss", np.nan)) for row in done]
-        layers = None
-        if dae.stacking == "greedy" and len(dae.net_.module_.layers) > 1:
-            layers = [int(row["layer"]) for row in done]
+        layers = [row["layer"] for row in done]
+        # A greedy stack records the layer of each epoch; a joint one None.
+        greedy = None not in layers and len(dae.coefs_) > 2
+        layers = [int(layer) for layer in layers] if greedy else None
         display = cls(
             loss_curve=list(dae.loss_curve_),
             validation_loss=validation,

@@ -162,41 +162,50 @@ def _input(graph, operator):
     return names[0] if len(names) == 1 else graph.node("Concat", names, axis=1)
 
 
-def _layers(autoencoder):
-    return autoencoder.net_.module_.layers
+def _halves(autoencoder):
+    """The fitted encoder (bottom up) and decoder (top down) of an
+    autoencoder, each a list of ``(coef, intercept, activation)``, from its
+    public fitted weights."""
+    layers = list(
+        zip(
+            autoencoder.coefs_,
+            autoencoder.intercepts_,
+            autoencoder.activations_,
+            strict=True,
+        )
+    )
+    n_layers = len(layers) // 2
+    return layers[:n_layers], layers[n_layers:]
 
 
-def _array(tensor, dtype):
-    return tensor.detach().cpu().numpy().astype(dtype)
+def _dense(graph, x, weight, intercept, activation, dtype, transpose=False):
+    bias = graph.constant("intercept", np.asarray(intercept, dtype))
+    x = graph.node("Gemm", [x, weight, bias], transB=int(transpose))
+    return graph.node(ACTIVATIONS[activation].onnx_op, [x])
 
 
-def _encode(graph, x, layers, dtype):
-    """Codes of the top layer: ``h = s(x W^T + b)`` through every layer."""
-    weight_names = []
-    for layer in layers:
-        weight = graph.constant("weight", _array(layer.weight, dtype))
-        bias = graph.constant("bias", _array(layer.bias, dtype))
-        x = graph.node("Gemm", [x, weight, bias], transB=1)
-        x = graph.node(ACTIVATIONS[layer.activation].onnx_op, [x])
-        weight_names.append(weight)
-    return x, weight_names
+def _encode(graph, x, autoencoder, dtype):
+    """Codes of the top layer, ``h = s(x @ coef + intercept)`` through every
+    encoder; and the names of the encoders' weight constants."""
+    encoder, _ = _halves(autoencoder)
+    weights = []
+    for coef, intercept, activation in encoder:
+        weights.append(graph.constant("coef", np.asarray(coef, dtype)))
+        x = _dense(graph, x, weights[-1], intercept, activation, dtype)
+    return x, weights
 
 
-def _decode(graph, h, layers, weight_names, dtype):
-    """Reconstruction from top codes: ``z = s'(h W'^T + b')``, top layer first.
-
-    A tied decoder (``W' = W^T``) reuses the encoder's constant: ``h W``.
-    """
-    for layer, weight in zip(reversed(layers), reversed(weight_names), strict=True):
-        bias = graph.constant("decoder_bias", _array(layer.decoder_bias, dtype))
-        if layer.tied_weights:
-            h = graph.node("Gemm", [h, weight, bias])
-        else:
-            decoder = graph.constant(
-                "decoder_weight", _array(layer.decoder_weight, dtype)
-            )
-            h = graph.node("Gemm", [h, decoder, bias], transB=1)
-        h = graph.node(ACTIVATIONS[layer.output_activation].onnx_op, [h])
+def _decode(graph, h, autoencoder, weights, dtype):
+    """The reconstruction from top codes, through every decoder. A decoder
+    weight equal to its encoder's transpose (tied weights) reuses the
+    encoder's constant, which Gemm transposes: the file holds it once."""
+    encoder, decoder = _halves(autoencoder)
+    pairs = zip(decoder, reversed(encoder), reversed(weights), strict=True)
+    for (coef, intercept, activation), (encoder_coef, *_), weight in pairs:
+        tied = np.array_equal(coef, encoder_coef.T)
+        if not tied:
+            weight = graph.constant("coef", np.asarray(coef, dtype))
+        h = _dense(graph, h, weight, intercept, activation, dtype, transpose=tied)
     return h
 
 
@@ -214,7 +223,7 @@ def _convert_transformer(scope, operator, container):
     graph = _Graph(scope, container)
     x = _input(graph, operator)
     x = _zero_holes(graph, x, graph.node("IsNaN", [x]), dtype)
-    codes, _ = _encode(graph, x, _layers(operator.raw_operator), dtype)
+    codes, _ = _encode(graph, x, operator.raw_operator, dtype)
     graph.node("Identity", [codes], output=operator.outputs[0].full_name)
 
 
@@ -225,7 +234,7 @@ def _imputer_width(imputer):
     """The kept columns (or all, with keep_empty_features), then the indicator's."""
     width = imputer.n_features_in_
     if not imputer.keep_empty_features:
-        width = int(imputer._observed_columns.sum())
+        width = int(imputer.observed_features_.sum())
     if imputer.indicator_ is not None:
         width += len(imputer.indicator_.features_)
     return width
@@ -243,22 +252,21 @@ def _missing_mask(graph, x, imputer, dtype):
 def _fills(graph, x, missing, imputer):
     """The reconstruction of the kept columns, in their units, in float64 (as
     ``transform`` computes it): standardize, zero the holes, encode, decode."""
-    kept = imputer._observed_columns
+    kept = imputer.observed_features_
     mean, scale = imputer.mean_[kept], imputer.scale_[kept]
     x = graph.node("Sub", [graph.cast(x, np.float64), graph.constant("mean", mean)])
     safe_scale = np.where(scale > 0, scale, 1.0)
     x = graph.node("Div", [x, graph.constant("scale", safe_scale)])
     x = _zero_holes(graph, x, missing, np.float64)
-    layers = _layers(imputer.autoencoder_)
-    codes, weights = _encode(graph, x, layers, np.float64)
-    recon = _decode(graph, codes, layers, weights, np.float64)
+    codes, weights = _encode(graph, x, imputer.autoencoder_, np.float64)
+    recon = _decode(graph, codes, imputer.autoencoder_, weights, np.float64)
     recon = graph.node("Mul", [recon, graph.constant("scale", scale)])
     return graph.node("Add", [recon, graph.constant("mean", mean)])
 
 
 def _with_empty_columns(graph, kept_part, imputer, x, dtype):
     """The kept columns back in their places, with the empty ones as 0."""
-    kept = imputer._observed_columns
+    kept = imputer.observed_features_
     shape = graph.node("Shape", [x])
     n_rows = graph.node("Gather", [shape, graph.constant("zero", np.array([0]))])
     shape = graph.node("Concat", [n_rows, graph.constant("one", np.array([1]))], axis=0)
@@ -275,7 +283,7 @@ def _convert_imputer(scope, operator, container):
     graph = _Graph(scope, container)
     x = _input(graph, operator)
     missing = _missing_mask(graph, x, imputer, dtype)
-    columns = graph.constant("kept", np.flatnonzero(imputer._observed_columns))
+    columns = graph.constant("kept", np.flatnonzero(imputer.observed_features_))
     kept_x = graph.node("Gather", [x, columns], axis=1)
     kept_missing = graph.node("Gather", [missing, columns], axis=1)
     fills = graph.cast(_fills(graph, kept_x, kept_missing, imputer), dtype)
@@ -292,7 +300,7 @@ def _convert_imputer(scope, operator, container):
 update_registered_converter(
     DenoisingAutoencoderTransformer,
     "SkDaeDenoisingAutoencoderTransformer",
-    _shape_calculator(lambda dae: dae._n_features_out),
+    _shape_calculator(lambda dae: len(dae.intercepts_[len(dae.coefs_) // 2 - 1])),
     _convert_transformer,
 )
 update_registered_converter(

@@ -170,11 +170,11 @@ def test_a_loaded_model_comes_back_on_the_gpu_it_was_saved_from(fitted, two_gpus
     restored = _saved_on(fitted, "auto", "cuda:0")
     placed = []
 
-    def make_net(config, early_stopping):
-        placed.append(config["device"])
+    def build_net(device, state=None, **kwargs):
+        placed.append(device)
         raise RuntimeError("stop before building on a GPU")
 
-    restored._make_net = make_net
+    restored._build_net = build_net
     with pytest.raises(RuntimeError, match="Rebuilding net_ failed|stop before"):
         restored.transform(X_UNIT)
     assert placed == ["cuda:0"]

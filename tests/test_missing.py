@@ -164,7 +164,7 @@ def test_salt_and_pepper_ranges_come_from_observed_values():
     X[:, 10] = 0.25
     X[::2, 10] = np.nan  # the column's observed values are all 0.25
     dae = _dae(corruption="salt_and_pepper").fit(X)
-    low, high = dae._feature_ranges[0]
+    low, high = dae.corruption_.ranges[0]
     assert low[10] == high[10] == np.float32(0.25)
     assert np.all(np.isfinite(low)) and np.all(np.isfinite(high))
 

@@ -169,7 +169,7 @@ def test_partial_fit_warns_that_it_ignores_early_stopping():
     dae = _dae(early_stopping=True, device="cpu")
     with pytest.warns(UserWarning, match="partial_fit ignores early_stopping=True"):
         dae.partial_fit(X)
-    assert dae.validation_scores_ == []  # no validation split was made
+    assert dae.validation_scores_ is None  # no epoch was validated
 
 
 @pytest.mark.parametrize("step_every, per_batch", [("epoch", False), ("batch", True)])
