@@ -172,6 +172,11 @@ def test_ab_engine_against_this_checkout():
     assert "2 rounds: this checkout" in out and "median of per-round ratios" in out
 
 
+def test_partial_fit_stream_against_this_checkout():
+    out = _run("partial_fit_stream.py", "--base", str(ROOT), "--calls", "20")
+    assert "| this |" in out and "| base |" in out and "last / first" in out
+
+
 def test_impute_smoke(tmp_path):
     out = _run("impute.py", "--smoke", "--out", str(tmp_path))
     assert "| iris | 30% |" in out and "Geometric mean" in out
