@@ -171,9 +171,7 @@ class Lifecycle(RuleBasedStateMachine):
             model.fit(X_HOLED)
 
     @precondition(lambda self: hasattr(self.imputer, "autoencoder_"))
-    @rule(
-        data=st.sampled_from(["scaled", "wider", "inf"]), indicator=st.booleans()
-    )
+    @rule(data=st.sampled_from(["scaled", "wider", "inf"]), indicator=st.booleans())
     def a_failing_imputer_fit(self, data, indicator):
         params = self.imputer.get_params()
         self.imputer.set_params(add_indicator=indicator, corruption=_fail)
