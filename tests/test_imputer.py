@@ -51,7 +51,10 @@ def test_imputations_beat_column_means(fitted):
 def test_it_imputes_new_rows_one_at_a_time_as_all_together(fitted):
     together = fitted.transform(X_NAN[:50])
     alone = np.vstack([fitted.transform(X_NAN[i : i + 1]) for i in range(50)])
-    np.testing.assert_allclose(alone, together, rtol=1e-12)
+    # Equal within float32 rounding (the network's precision), not bit for bit:
+    # a product of 1 row and one of 50 may take other BLAS kernels.
+    scale = np.abs(together).max()
+    np.testing.assert_allclose(alone, together, rtol=1e-5, atol=1e-6 * scale)
 
 
 def test_columns_on_any_scale_impute_alike():

