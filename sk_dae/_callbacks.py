@@ -4,7 +4,7 @@ import enum
 import math
 
 import torch
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
 
 
 class Outcome(enum.StrEnum):
@@ -83,3 +83,22 @@ class StageEarlyStopping(EarlyStopping):
             if self.misses_ < self.patience:
                 raise  # not this callback's doing: a real Ctrl-C
             raise StopStage(Outcome.EARLY_STOPPED) from None
+
+
+class ContinuedScoring(PassthroughScoring):
+    """skorch's ``PassthroughScoring``, whose best score so far survives the
+    end of a call.
+
+    The estimator builds a new net for every call, with new callbacks; skorch's
+    callback would start each call from no best score, and flag the first
+    epoch of every ``partial_fit`` call as the best. This one takes the best
+    score from the history: the last epoch flagged best holds it (read from
+    the end, so usually one epoch back).
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        flag = f"{self.name}_best"
+        for row in reversed(net.history):
+            if row.get(flag):
+                self.best_score_ = row[self.name]
+                break

@@ -2,7 +2,6 @@
 
 import copy
 import warnings
-from itertools import islice
 from numbers import Integral, Real
 
 import numpy as np
@@ -607,7 +606,7 @@ class DenoisingAutoencoderTransformer(
     def _set_fitted(self, net, first_row):
         """Make ``net`` the fitted net; extend the per-epoch attributes by the
         epochs this call ran, from history row ``first_row`` on."""
-        new = islice(net.history, first_row, None)
+        new = list.__getitem__(net.history, slice(first_row, None))
         rows = [row for row in new if "train_loss" in row]
         curve = self.loss_curve_ if first_row else []
         scores = self.validation_scores_ if first_row else None

@@ -20,14 +20,15 @@ its own moments across stages and ``partial_fit`` calls.
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+from skorch.callbacks import Callback, EarlyStopping, EpochTimer, LRScheduler, PrintLog
 from skorch.helper import predefined_split
 from skorch.utils import TeeGenerator
 
 from ._backprop import LayerBackprop
-from ._callbacks import Outcome, StopStage
+from ._callbacks import ContinuedScoring, Outcome, StopStage
 from ._data import BatchIterator, RowData, each_batch
 from ._functions import ACTIVATIONS, LOSSES
+from ._history import RowHistory
 from ._loss import ReconstructionLoss
 from ._missing import split_missing
 from ._noise import NoiseRNG
@@ -82,6 +83,23 @@ class DenoisingAutoencoderNet(NeuralNet):
         self.input_loss = input_loss
         self.noise_seed = noise_seed
         self.shuffle_seed = shuffle_seed
+
+    def get_default_callbacks(self):
+        # skorch's, but the scores keep their best across calls, and the
+        # epoch table is made only when it is printed (tabulating it cost
+        # 0.6 ms an epoch, a fifth of a small partial_fit call).
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", ContinuedScoring(name="train_loss", on_train=True)),
+            ("valid_loss", ContinuedScoring(name="valid_loss")),
+        ]
+        if self.verbose:
+            callbacks.append(("print_log", PrintLog()))
+        return callbacks
+
+    def initialize_history(self):
+        self.history_ = RowHistory()
+        return self
 
     def initialize(self):
         super().initialize()

@@ -20,7 +20,8 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
-from skorch.history import History
+
+from ._history import RowHistory
 
 
 @contextmanager
@@ -79,7 +80,7 @@ def net_state(net, *, portable=False):
     copies everything into numpy arrays and plain values (for pickling).
     """
     convert = _to_numpy if portable else (lambda value: value)
-    rows = list(net.history)
+    rows = RowHistory.copy_rows(net.history)
     if portable:
         rows = [dict(row) for row in rows]
     elif rows:
@@ -101,7 +102,7 @@ def restore_net(net, state):
     which may live on another device than the one the state was taken on."""
     net.module_.load_state_dict(_to_torch(state["module"], copy=False))
     net.optimizer_.load_state_dict(_to_torch(state["optimizer"]))
-    net.history_ = History(state["history"])
+    net.history_ = RowHistory(state["history"])
     # The shuffling stream lives on the CPU wherever the net is. The noise
     # stream's state is device-specific: moved to another device, it is reseeded
     # deterministically from its seed and the epochs run so far.

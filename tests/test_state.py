@@ -258,3 +258,18 @@ def test_random_state_none_gives_a_new_model_at_each_fit():
     a = _dae(random_state=None).fit(X).transform(X)
     b = _dae(random_state=None).fit(X).transform(X)
     assert not np.allclose(a, b)
+
+
+# -- the history over many calls --------------------------------------------------
+
+
+def test_the_best_score_so_far_carries_across_calls():
+    dae = _dae(lr=0.05)
+    for start in range(0, 200, 25):  # chunks of a stream: the loss goes up and down
+        dae.partial_fit(X[start : start + 25] * (1 + start / 100))
+    losses = dae.loss_curve_
+    flags = [row["train_loss_best"] for row in dae.net_.history]
+    assert flags == [
+        loss < min(losses[:k], default=np.inf) for k, loss in enumerate(losses)
+    ]
+    assert not all(flags)
