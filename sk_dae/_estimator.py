@@ -98,6 +98,11 @@ class DenoisingAutoencoderTransformer(
     scores NaN. A column with no observed entry in ``fit``'s X is learned from nothing
     (a warning says so).
 
+    A call that raises (in ``fit``, ``partial_fit`` or any other method)
+    leaves a fitted model exactly as it was: every training call builds a new
+    net from the fitted one's state, and the fitted net is never trained in
+    place.
+
     Parameters
     ----------
     hidden_layer_sizes : int or tuple of int, default=(100,)
@@ -182,16 +187,22 @@ class DenoisingAutoencoderTransformer(
         trained in) and returned as float64.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the private generators of the weight initialisation, the shuffling
-        and the noise (the global numpy and torch generators are never touched).
-        An int gives the same model on the same device at every fit.
+        Seeds the private generators of the weight initialisation, the
+        shuffling, the early-stopping split and the noise. An int gives the
+        same model on the same device at every fit (within float32 rounding
+        across machines); a ``RandomState`` is drawn from, as in scikit-learn.
+        None draws the seeds from fresh operating-system entropy: unlike
+        scikit-learn's convention, it never reads numpy's global generator
+        (``np.random.seed`` does not make such fits repeatable), and no global
+        numpy or torch generator is read or advanced.
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training rows (chosen by
-        ``random_state``), stop when the validation denoising loss has not
-        improved by more than ``tol`` for ``n_iter_no_change`` epochs, and restore
-        the weights of the best epoch. For a greedy stack this applies to each
-        layer in turn, on the codes of the held-out rows. ``fit`` only.
+        ``random_state``, the same rows at every call), stop when the
+        validation denoising loss has not improved by more than ``tol`` for
+        ``n_iter_no_change`` epochs, and restore the weights of the best epoch.
+        For a greedy stack this applies to each layer in turn, on the codes of
+        the held-out rows. ``fit`` only.
 
     validation_fraction : float, default=0.1
         Share of the training rows held out for early stopping, in (0, 1).
@@ -211,9 +222,12 @@ class DenoisingAutoencoderTransformer(
 
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks (``LRScheduler``, ``EpochScoring``,
-        ``Checkpoint``, ...) passed to the net. Each fit uses a deep copy, so the
-        objects given here are never modified; the fitted ones are in
-        ``net_.callbacks_``.
+        ``Checkpoint``, ...) passed to the net. Each training call (``fit``,
+        warm ``fit``, ``partial_fit``) runs deep copies of the callbacks given
+        at that call, so the objects given here are never modified; the last
+        call's are in ``net_.callbacks_``. A batch is a pair ``(X, X)``: the
+        clean rows are their own target, which skorch's scoring callbacks
+        score the reconstructions against.
 
     verbose : int, default=0
         0 prints nothing. 1 prints one line per epoch (training loss, validation
@@ -221,6 +235,25 @@ class DenoisingAutoencoderTransformer(
 
     Attributes
     ----------
+    coefs_ : list of ndarray
+        The weights as read-only arrays, laid out as ``MLPRegressor.coefs_``:
+        the network from the input back to it, the encoders bottom up and then
+        the decoders top down, layer ``i`` computing ``activations_[i](X @
+        coefs_[i] + intercepts_[i])``. ``coefs_[0]`` is the first encoder,
+        of shape (n_features_in_, hidden_layer_sizes[0]); a tied decoder's
+        coef is its encoder's, transposed.
+
+    intercepts_ : list of ndarray
+        The biases, aligned with ``coefs_``.
+
+    activations_ : list of str
+        The non-linearity of each layer of ``coefs_``.
+
+    corruption_ : Corruption
+        The noise as the model was trained with it: its ``kind``, the
+        ``levels`` of each layer's stage and, for salt and pepper, the feature
+        ``ranges`` it learned. ``sk_dae.inspection`` corrupts with it.
+
     net_ : DenoisingAutoencoderNet
         The fitted skorch net; ``net_.module_`` is the torch module and
         ``net_.history`` the training history (with a ``"layer"`` column).
@@ -234,7 +267,9 @@ class DenoisingAutoencoderTransformer(
 
     validation_scores_ : list of float or None
         Minus the validation denoising loss of each epoch (higher is better, as
-        in :meth:`score`), when ``early_stopping`` is True; None otherwise.
+        in :meth:`score`), NaN for an epoch without validation (``partial_fit``,
+        or a fit without ``early_stopping`` after one with it); None when no
+        epoch had validation.
 
     device_ : str
         The device the network is on, with its index (``"cpu"``, ``"cuda:0"``).
