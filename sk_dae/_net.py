@@ -1,6 +1,7 @@
 """The skorch engine: a ``NeuralNet`` that trains with the denoising criterion.
 
-Only documented hooks are overridden (``get_dataset``, ``get_iterator``,
+Only documented hooks are overridden (``get_default_callbacks``,
+``initialize_history``, ``get_dataset``, ``get_iterator``,
 ``run_single_epoch``, ``train_step``, ``train_step_single``,
 ``validation_step``, ``evaluation_step``, ``get_loss``, ``on_epoch_begin``);
 skorch's ``fit_loop`` runs every epoch, and the bookkeeping around it (the
