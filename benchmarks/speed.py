@@ -24,6 +24,12 @@ throughput that training reaches.
     python benchmarks/speed.py                    # Fashion-MNIST train set
     python benchmarks/speed.py --gpu-only         # the GPU section alone
     python benchmarks/speed.py --smoke            # seconds, synthetic data
+    python benchmarks/speed.py --under-load       # quiet against busy cores
+    python benchmarks/speed.py --under-load --base /tmp/base
+
+``--under-load`` (see ``under_load.py``) times ``fit`` at the reference
+setting, the imputer on a small table, ``MLPRegressor`` and the hand-written
+loop, quiet and while other sessions' processes keep the cores busy.
 """
 
 import argparse
@@ -40,6 +46,7 @@ from reference_loop import Autoencoder, ReferenceLoop
 from sklearn.decomposition import PCA
 from sklearn.neural_network import MLPRegressor
 from skorch import NeuralNetRegressor
+from under_load import print_under_load, under_load_report
 
 from sk_dae import DenoisingAutoencoderTransformer
 from sk_dae.datasets import load_fashion_mnist
@@ -67,10 +74,20 @@ def parse_args(argv=None):
     parser.add_argument(
         "--cpu-epochs", type=int, default=2, help="epochs of each timed CPU fit"
     )
+    parser.add_argument(
+        "--under-load",
+        action="store_true",
+        help="quiet against loaded cores (the other sections are skipped)",
+    )
+    parser.add_argument(
+        "--load-rows", type=int, default=20000, help="rows of --under-load's fits"
+    )
+    parser.add_argument("--base", help="another checkout, for --under-load's ratio")
     args = parser.parse_args(argv)
     if args.smoke:
         args.n_rows, args.rounds = 1000, 1
         args.gpu_epochs = args.cpu_epochs = 1
+        args.load_rows = 500
     return args
 
 
@@ -386,12 +403,24 @@ def main(argv=None):
         "setting": {"width": WIDTH, "level": LEVEL, "batch_size": BATCH},
         "environment": env,
     }
-    if not args.gpu_only:
+    if args.under_load:
+        epochs = 1 if args.smoke else 2
+        report["under_load"] = under_load_report(
+            X[: args.load_rows],
+            rounds=1 if args.smoke else 3,
+            base=args.base,
+            epochs=epochs,
+            imputer_epochs=5 if args.smoke else 300,
+            base_rounds=2 if args.smoke else 16,
+        )
+        print_under_load(report["under_load"], min(args.load_rows, len(X)), epochs)
+        print(machine_line(env))
+    elif not args.gpu_only:
         report.update(cpu_report(X, source, args.rounds))
         print_cpu_report(report, X, source, args.rounds)
         print(machine_line(env))
     report["gpu"] = None
-    if torch.cuda.is_available():
+    if torch.cuda.is_available() and not args.under_load:
         report["gpu"] = gpu_report(X, args.gpu_epochs, args.cpu_epochs)
         print_gpu_report(report["gpu"])
     elif args.gpu_only:

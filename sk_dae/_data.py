@@ -170,11 +170,13 @@ def _column_range(data):
     return low.cpu().numpy(), high.cpu().numpy()
 
 
-def each_batch(data, func):
+def each_batch(data, func, threads=None):
     """Call ``func(rows, x, observed)`` on the batches of ``data`` in order,
     without gradients: the one loop of inference (``transform`` and the other
     methods that map rows, the codes of a layer for the next greedy stage,
-    the feature ranges).
+    the feature ranges). ``threads``, a
+    :class:`~sk_dae._threads.ThreadChooser`, runs each call on the thread
+    count it chooses.
 
     ``rows`` is the slice of the batch's rows, ``x`` the batch on
     ``data.device`` with its missing entries set to 0, and ``observed`` their
@@ -184,7 +186,11 @@ def each_batch(data, func):
     with torch.no_grad():
         for x, _ in BatchIterator(data, INFERENCE_BATCH_SIZE):
             x, observed = split_missing(x) if data.missing else (x, None)
-            func(slice(start, start + len(x)), x, observed)
+            rows = slice(start, start + len(x))
+            if threads is None:
+                func(rows, x, observed)
+            else:
+                threads.run(func, rows, x, observed)
             start += len(x)
 
 

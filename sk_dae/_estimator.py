@@ -29,6 +29,7 @@ from ._net import DenoisingAutoencoderNet
 from ._noise import NOISE_FUNCTIONS, Corruption
 from ._random import draw_seeds
 from ._state import net_state, restore_net, unchanged_on_error
+from ._threads import chooser, keeps_callers_threads
 from ._validation import (
     check_emphasis,
     check_finite_output,
@@ -386,6 +387,7 @@ class DenoisingAutoencoderTransformer(
 
     # -- fitting --------------------------------------------------------------
 
+    @keeps_callers_threads
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the autoencoder on X.
@@ -415,6 +417,7 @@ class DenoisingAutoencoderTransformer(
             self._set_fitted(net, first_row)
         return self
 
+    @keeps_callers_threads
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Train one more epoch on X (per layer, for greedy stacking).
@@ -770,7 +773,7 @@ class DenoisingAutoencoderTransformer(
         def write(rows, x, observed):
             out[rows] = func(module, x, observed).cpu().numpy()
 
-        each_batch(data, write)
+        each_batch(data, write, chooser("infer", net.device))
         check_finite_output(out, method, nan_rows)
         return out
 
@@ -785,6 +788,7 @@ class DenoisingAutoencoderTransformer(
             ensure_all_finite="allow-nan",
         )
 
+    @keeps_callers_threads
     def transform(self, X):
         """Codes of the top layer for the clean X (no noise).
 
@@ -808,6 +812,7 @@ class DenoisingAutoencoderTransformer(
             "transform",
         )
 
+    @keeps_callers_threads
     def inverse_transform(self, X):
         """Decode codes back to input space through every layer.
 
@@ -835,6 +840,7 @@ class DenoisingAutoencoderTransformer(
             "inverse_transform",
         )
 
+    @keeps_callers_threads
     def score_samples(self, X):
         """Negative reconstruction loss of each clean sample (higher is better).
 

@@ -15,6 +15,7 @@ from sklearn.utils.validation import (
 
 from ._estimator import DenoisingAutoencoderTransformer
 from ._state import unchanged_on_error
+from ._threads import keeps_callers_threads
 
 # The autoencoder's parameters, under the transformer's names; the imputer
 # passes them through (and resolves its "auto" defaults first).
@@ -243,6 +244,7 @@ n_iter_no_change, tol, callbacks, verbose
             X[X == self.missing_values] = np.nan
         return X
 
+    @keeps_callers_threads
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Standardize the columns and train the autoencoder on X.
@@ -293,6 +295,7 @@ n_iter_no_change, tol, callbacks, verbose
         scale = self.scale_[kept]
         return (X[:, kept] - self.mean_[kept]) / np.where(scale > 0, scale, 1.0)
 
+    @keeps_callers_threads
     def transform(self, X):
         """Fill the missing entries of X with the autoencoder's reconstruction.
 

@@ -19,6 +19,8 @@ layer only, and Adam skips parameters without a gradient, so each layer keeps
 its own moments across stages and ``partial_fit`` calls.
 """
 
+import functools
+
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer, LRScheduler, PrintLog
@@ -33,6 +35,7 @@ from ._history import RowHistory
 from ._loss import ReconstructionLoss
 from ._missing import split_missing
 from ._noise import NoiseRNG
+from ._threads import chooser
 
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
@@ -104,6 +107,7 @@ class DenoisingAutoencoderNet(NeuralNet):
 
     def initialize(self):
         super().initialize()
+        self.threads_ = None  # the ThreadChooser of the stage that trains
         self.end_stage()
         self.noise_generator_ = NoiseRNG(self.device, self.noise_seed)
         self.shuffle_generator_ = torch.Generator().manual_seed(self.shuffle_seed)
@@ -164,6 +168,7 @@ class DenoisingAutoencoderNet(NeuralNet):
         ``KeyboardInterrupt`` is a user's skorch ``EarlyStopping`` that ran out of
         patience, or else Ctrl-C.
         """
+        self.threads_ = chooser("train", self.device)
         self.notify("on_train_begin", X=data, y=None)
         try:
             self.fit_loop(data, epochs=epochs)
@@ -228,7 +233,7 @@ class DenoisingAutoencoderNet(NeuralNet):
         def encode(rows, x, observed):
             codes[rows] = encoder.encode(x)
 
-        each_batch(data, encode)
+        each_batch(data, encode, chooser("infer", self.device))
         return RowData(codes, self.device, missing=False)  # holes entered as 0
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
@@ -273,7 +278,12 @@ class DenoisingAutoencoderNet(NeuralNet):
         return z, corrupted
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        threads = getattr(self, "threads_", None)  # None: a net used as skorch's
+        if threads is not None and not training:
+            threads.settle()  # validation runs on the count training chose
         if iterator is None or self._batch_hooks_in_use():
+            if threads is not None and training:
+                step_fn = functools.partial(threads.run, step_fn)
             return super().run_single_epoch(
                 iterator, training, prefix, step_fn, **fit_params
             )
@@ -284,6 +294,8 @@ class DenoisingAutoencoderNet(NeuralNet):
         # synchronisation per epoch). The history ends up as skorch's loop
         # leaves it (tests/test_training_loop.py).
         step = self._train_batch if training else self._validation_loss
+        if threads is not None and training:
+            step = functools.partial(threads.run, step)
         losses, sizes = [], []
         for batch in iterator:
             losses.append(step(batch).detach())

@@ -172,6 +172,19 @@ def test_ab_engine_against_this_checkout():
     assert "2 rounds: this checkout" in out and "median of per-round ratios" in out
 
 
+def test_speed_under_load_smoke(tmp_path):
+    out = _run("speed.py", "--under-load", "--smoke", "--out", str(tmp_path))
+    assert "| sk_dae fit |" in out and "| torch loop |" in out and "busy process" in out
+    report = json.loads((tmp_path / "speed.json").read_text())["under_load"]
+    assert {row["workload"] for row in report["rows"]} == {
+        "sk_dae fit",
+        "sk_dae imputer",
+        "MLPRegressor",
+        "torch loop",
+    }
+    assert all(row["quiet_s"] > 0 for row in report["rows"])
+
+
 def test_partial_fit_stream_against_this_checkout():
     out = _run("partial_fit_stream.py", "--base", str(ROOT), "--calls", "20")
     assert "| this |" in out and "| base |" in out and "last / first" in out
