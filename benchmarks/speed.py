@@ -408,6 +408,7 @@ def main(argv=None):
         report["under_load"] = under_load_report(
             X[: args.load_rows],
             rounds=1 if args.smoke else 3,
+            loaded_rounds=1 if args.smoke else 3,
             base=args.base,
             epochs=epochs,
             imputer_epochs=5 if args.smoke else 300,

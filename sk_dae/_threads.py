@@ -12,9 +12,11 @@ faster quiet at the reference setting, and ruinous loaded.
 So a :class:`ThreadChooser` times the steps of a loop (training batches, or
 inference batches) on 1 thread and on the most it may use, in turns, and runs
 on whichever is faster (more threads only when at least 10% faster: they
-cost the rest of the machine a core). It probes again when a step takes far
-longer than the count it chose did when it chose it (the load has changed), and
-otherwise after 1 s, doubling the interval up to 16 s while the choice holds.
+cost the rest of the machine a core). When a step on several threads spends
+its time waiting (the load has come) it drops to one thread at once. It probes
+again after 1 s, doubling the interval up to 16 s while the choice holds (4 s
+at least after more threads lost clearly: such a probe costs a step that
+waits for a busy core).
 The last choice is shared by the calls of the process (per kind of loop), so a
 stream of short ``partial_fit`` calls does not probe at every call.
 
@@ -42,10 +44,15 @@ _PROBE_STEPS = 3
 _MARGIN = 0.9
 # A probed count whose step takes this many times the other's loses at once.
 _CLEAR_LOSS = 2.0
-# Two steps in a row this many times slower than at the last choice, on more
-# than one thread, mean that the load has come (one is a preemption). On one
-# thread, slower steps are not the threads' doing.
-_LOAD_CHANGED = 3.0
+# A step on more than one thread whose wall time exceeds this many times the
+# calling thread's CPU time means that the load has come: the thread waited for
+# another whose core is busy. Measured on 2 threads, per step: 1.0 quiet, 2.0
+# (median) under one busy process; on 1 thread 1.0 either way. Unlike a step's
+# time, this needs no earlier step of the same model to compare with. Such a
+# step took 75 to 150 ms where a quiet one takes 1 ms: the chooser drops to one
+# thread at once, without a probe that would wait again, and leaves it to the
+# next due probe to find whether the load has gone.
+_WAITING = 1.5
 # Seconds to the next probe: doubling from the first while the choice holds.
 # A probe of more threads under load costs one step that waits for a busy
 # core (0.3 s measured): after such a clear loss, wait at least _AFTER_LOSS.
@@ -124,19 +131,18 @@ class ThreadChooser:
         The most threads the loop may use (see :func:`callers_threads`).
     kind : {"train", "infer"}
         The kind of loop, whose last choice the calls of the process share.
-    clock : callable, default=time.perf_counter
-        Seconds, for the tests.
+    clock, cpu_clock : callable, default=time.perf_counter, time.thread_time
+        Wall seconds, and the calling thread's CPU seconds (for the tests).
     """
 
-    def __init__(self, most, kind="train", clock=time.perf_counter):
+    def __init__(
+        self, most, kind="train", clock=time.perf_counter, cpu_clock=time.thread_time
+    ):
         self.most = most
         self.shared = _CHOICES[kind]
-        self.clock = clock
+        self.clock, self.cpu_clock = clock, cpu_clock
         self.plan = []  # the counts of the next steps of a probe
         self.times = {}  # seconds of the probe's steps, by count
-        self.reference = None  # a step's seconds on the chosen count
-        self.first = []  # the first steps' seconds, when the call did not probe
-        self.slow = 0  # slow steps in a row
         shared = self.shared
         if most > 1 and shared.most != most:  # another cap: choose afresh
             with shared.lock:
@@ -160,9 +166,10 @@ class ThreadChooser:
         threads = self.threads
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
-        start = self.clock()
+        start, cpu_start = self.clock(), self.cpu_clock()
         out = step(*args, **kwargs)
-        self._timed(threads, self.clock() - start)
+        seconds, cpu_seconds = self.clock() - start, self.cpu_clock() - cpu_start
+        self._timed(threads, seconds, cpu_seconds)
         return out
 
     def settle(self):
@@ -170,19 +177,10 @@ class ThreadChooser:
         if self.most > 1 and torch.get_num_threads() != self.shared.threads:
             torch.set_num_threads(self.shared.threads)
 
-    def _timed(self, threads, seconds):
+    def _timed(self, threads, seconds, cpu_seconds):
         if not self.plan:
-            if self.reference is None:  # a choice made by an earlier call
-                self.first.append(seconds)
-                if len(self.first) == _PROBE_STEPS:
-                    self.reference = min(self.first)
-            elif threads > 1 and seconds > _LOAD_CHANGED * self.reference:
-                self.slow += 1
-                if self.slow == 2:  # the load came: probe now
-                    self.shared.next_probe = 0.0
-                    self.reference, self.first, self.slow = None, [], 0
-            else:
-                self.slow = 0
+            if threads > 1 and seconds > _WAITING * cpu_seconds:
+                self._choose(1, clear=True)  # the load came
             return
         self.plan.pop(0)
         self.times[threads].append(seconds)
@@ -203,5 +201,4 @@ class ThreadChooser:
             shared.interval = min(interval, _LAST_INTERVAL)
             shared.threads = threads
             shared.next_probe = self.clock() + shared.interval
-        self.reference = min(self.times[threads])
         self.plan = []

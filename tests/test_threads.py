@@ -27,24 +27,35 @@ def fresh_choices(monkeypatch):
 
 
 class FakeMachine:
-    """A clock, and a step whose seconds depend on the thread count it runs on."""
+    """Clocks, and a step whose seconds depend on the thread count it runs on.
+
+    Quiet, the calling thread runs all through a step; ``waiting`` is the share
+    of a step on several threads that it waits for a busy core."""
 
     def __init__(self, seconds):
-        self.now = 0.0
+        self.now = self.cpu = 0.0
         self.seconds = seconds  # {threads: seconds of a step}
+        self.waiting = 0.0
         self.ran_on = []
 
     def clock(self):
         return self.now
 
+    def cpu_clock(self):
+        return self.cpu
+
     def step(self):
         threads = torch.get_num_threads()
         self.ran_on.append(threads)
-        self.now += self.seconds[threads]
+        seconds = self.seconds[threads]
+        self.now += seconds
+        self.cpu += seconds * (1 - self.waiting if threads > 1 else 1)
 
 
 def _run(machine, steps, most=2):
-    choice = ThreadChooser(most, "train", clock=machine.clock)
+    choice = ThreadChooser(
+        most, "train", clock=machine.clock, cpu_clock=machine.cpu_clock
+    )
     for _ in range(steps):
         choice.run(machine.step)
     return choice
@@ -76,12 +87,14 @@ def test_the_choice_is_probed_again_when_due_and_when_the_load_comes():
     choice = _run(machine, 10)
     assert choice.threads == 2
     machine.seconds[2] = 0.1  # another process takes a core
+    machine.waiting = 0.9
     for _ in range(5):
         choice.run(machine.step)
-    # Two slow steps in a row on 2 threads, then a probe that drops to 1.
-    assert machine.ran_on[10:14] == [2, 2, 1, 2]
+    # One step that waits for the busy core, and it drops to one thread.
+    assert machine.ran_on[10:15] == [2, 1, 1, 1, 1]
     assert choice.threads == 1
     machine.seconds[2] = 0.7e-3  # the load goes: the next due probe sees it
+    machine.waiting = 0.0
     machine.now += 60
     for _ in range(10):
         choice.run(machine.step)
@@ -157,3 +170,12 @@ def test_a_failed_call_gives_the_caller_back_its_count(monkeypatch):
     with pytest.raises(RuntimeError, match="one thread"):
         dae.fit(X)
     assert torch.get_num_threads() == 2
+
+
+def test_a_call_that_inherits_a_choice_probes_once_its_steps_wait():
+    machine = FakeMachine({1: 1.0e-3, 2: 0.7e-3})
+    _run(machine, 10)  # chose 2 threads, quiet
+    machine.seconds[2], machine.waiting = 0.1, 0.9  # then the load came
+    later = _run(machine, 5)
+    assert machine.ran_on[10:15] == [2, 1, 1, 1, 1]
+    assert later.threads == 1
