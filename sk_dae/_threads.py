@@ -53,6 +53,9 @@ _CLEAR_LOSS = 2.0
 # thread at once, without a probe that would wait again, and leaves it to the
 # next due probe to find whether the load has gone.
 _WAITING = 1.5
+# Where the thread CPU clock is coarse (15.6 ms on Windows), shorter steps
+# cannot be judged so.
+_JUDGED = 20 * time.get_clock_info("thread_time").resolution
 # Seconds to the next probe: doubling from the first while the choice holds.
 # A probe of more threads under load costs one step that waits for a busy
 # core (0.3 s measured): after such a clear loss, wait at least _AFTER_LOSS.
@@ -179,7 +182,8 @@ class ThreadChooser:
 
     def _timed(self, threads, seconds, cpu_seconds):
         if not self.plan:
-            if threads > 1 and seconds > _WAITING * cpu_seconds:
+            waited = seconds > max(_WAITING * cpu_seconds, _JUDGED)
+            if threads > 1 and waited:
                 self._choose(1, clear=True)  # the load came
             return
         self.plan.pop(0)
