@@ -117,6 +117,7 @@ def test_partial_fit_over_chunks_learns_features_as_good_as_fit_in_memory():
     assert abs(probe_accuracy(chunked) - probe_accuracy(in_memory)) <= 0.01
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_partial_fit_reads_a_memmap_chunk_by_chunk(tmp_path):
     path = tmp_path / "rows.f32"
     mm = np.memmap(path, dtype=np.float32, mode="w+", shape=X_TRAIN.shape)

@@ -139,6 +139,7 @@ def test_emphasis_changes_the_model():
     assert not np.allclose(plain, full)
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_same_random_state_same_features_other_state_differs():
     a = _dae(random_state=7).fit_transform(X_UNIT)
     b = _dae(random_state=7).fit_transform(X_UNIT)
@@ -161,6 +162,7 @@ def test_clone_gives_an_unfitted_copy_with_the_same_params():
     assert not hasattr(copy, "net_")
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_transform_is_deterministic_and_matches_fit_transform():
     dae = _dae()
     codes = dae.fit_transform(X_UNIT)

@@ -140,6 +140,7 @@ def test_in_a_column_transformer_and_a_grid_search():
     assert not np.isnan(search.best_estimator_[0].transform(frame)).any()
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_clone_and_refit_give_the_same_imputations(fitted):
     again = clone(fitted).fit(X_NAN)
     np.testing.assert_array_equal(again.transform(X_NAN), fitted.transform(X_NAN))

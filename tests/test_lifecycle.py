@@ -126,6 +126,7 @@ def test_early_stopping_inside_cross_validation_and_grid_search():
     assert search.fit(X_UNIT, Y_DIGITS).best_score_ > 0.8
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_each_fit_starts_from_fresh_weights():
     dae = _dae()
     dae.fit(X_UNIT[:900])
@@ -193,6 +194,7 @@ def test_training_knobs_may_change_between_warm_fits():
     assert restored.net_.criterion_.emphasis == (1.0, 0.0)
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_warm_start_on_an_unfitted_model_is_a_plain_fit():
     a = _dae(warm_start=True).fit(X_UNIT).transform(X_UNIT)
     b = _dae().fit(X_UNIT).transform(X_UNIT)
@@ -319,6 +321,7 @@ def test_the_saved_state_holds_no_torch_objects(fitted):
     assert not any(type(v).__module__.startswith("torch") for v in walk(state))
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_a_loaded_model_continues_training_exactly_as_the_original():
     a = _dae(corruption="swap").fit(X_UNIT)
     b = pickle.loads(pickle.dumps(a))

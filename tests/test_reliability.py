@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 import skops.io as skops_io
 import torch
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import load_digits
 
@@ -200,7 +200,12 @@ def problems(draw):
     return X, params
 
 
-@settings(max_examples=60, deadline=None)
+@pytest.mark.usefixtures("one_thread")  # bit for bit: one thread, no choice
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # the same each
+)
 @given(problems())
 def test_random_valid_problems_give_finite_reproducible_features(problem):
     X, params = problem

@@ -76,6 +76,7 @@ def test_only_a_joint_stage_over_several_layers_uses_autograd(
     assert (net.backprop_ is not None) == hand_derived
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_lean_loop_leaves_the_history_and_model_of_skorchs_loop():
     lean = _dae().fit(X)
     counter = CountBatches()
