@@ -21,6 +21,7 @@ def fresh_choices(monkeypatch):
     monkeypatch.setattr(
         _threads, "_CHOICES", {kind: _threads._Choice() for kind in ("train", "infer")}
     )
+    monkeypatch.setattr(_threads, "_cores", {"count": None, "read_at": -1e9})
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)
