@@ -33,9 +33,12 @@ class LayerBackprop:
     emphasis : tuple (alpha, beta) or None
         Weights of the corrupted and untouched components, as in
         :func:`~sk_dae._loss.loss_weights`.
+    consistency : float, default=0.0
+        Weight of the code-consistency term of
+        :func:`~sk_dae._loss.consistency_loss`.
     """
 
-    def __init__(self, layer, loss_kind, emphasis=None):
+    def __init__(self, layer, loss_kind, emphasis=None, consistency=0.0):
         self.layer = layer
         self.loss = lookup(LOSSES, loss_kind, "loss")
         self.encoder = lookup(ACTIVATIONS, layer.activation, "activation")
@@ -47,13 +50,21 @@ class LayerBackprop:
             "activation",
         )
         self.emphasis = emphasis
+        self.consistency = consistency
         self.grads = {name: torch.zeros_like(p) for name, p in layer.named_parameters()}
         self._pairs = [(p, self.grads[name]) for name, p in layer.named_parameters()]
 
-    def __call__(self, x_tilde, x, corrupted=None, observed=None):
+    def __call__(
+        self, x_tilde, x, corrupted=None, observed=None, holes=None, clean_codes=None
+    ):
         """Set the layer's gradients for a batch; return ``(loss, output)``.
 
         ``observed`` (or None: all) marks the entries of ``x`` that are targets.
+        ``x_tilde`` is the corrupted input with its ``holes`` filled already
+        (:meth:`~sk_dae._modules.DAELayer.fill_in`); a learned fill gets the
+        gradient of the inputs it stood in for. ``clean_codes``, the layer's
+        codes of the clean input, are those the consistency term pulls the
+        codes of ``x_tilde`` towards (None: no such term).
 
         ``output`` is what the autograd path reconstructs: the decoder's logits
         for a loss ``on_logits``, its activation otherwise.
@@ -71,6 +82,10 @@ class LayerBackprop:
             # scale rides on the products (alpha) rather than costing a pass.
             torch.sum(d_out, 0, out=g["decoder_bias"]).mul_(scale)
             d_h = d_out.mm(decoder_weight).mul_(scale)  # (B, H)
+            if clean_codes is not None:
+                drift = h - clean_codes  # (B, H)
+                loss = loss + self.consistency * drift.square().mean()
+                d_h.add_(drift, alpha=2 * self.consistency / drift.numel())
             d_a = self.encoder.times_derivative(d_h, h)
             torch.sum(d_a, 0, out=g["bias"])
             torch.mm(d_a.t(), x_tilde, out=g["weight"])
@@ -78,6 +93,18 @@ class LayerBackprop:
                 g["weight"].addmm_(h.t(), d_out, alpha=scale)
             else:
                 g["decoder_weight"].addmm_(d_out.t(), h, beta=0, alpha=scale)
+            if "fill" in g:
+                self._fill_gradient(d_a, holes)
         for p, grad in self._pairs:
             p.grad = grad
         return loss, out
+
+    def _fill_gradient(self, d_a, holes):
+        """dL/d fill: the input's gradient, d_a W (B, F), summed over the
+        entries the fill stood in for."""
+        fill_grad = self.grads["fill"]
+        if holes is None:
+            fill_grad.zero_()
+            return
+        d_x = d_a.mm(self.layer.weight).mul_(holes)  # (B, F)
+        torch.sum(d_x, 0, out=fill_grad)

@@ -23,8 +23,8 @@ from ._data import RowData, each_batch
 from ._device import resolve_device, resolve_loaded_device
 from ._functions import ACTIVATIONS, LOSSES
 from ._loss import EMPHASIS_PRESETS, row_losses
-from ._missing import empty_rows
-from ._modules import StackedDenoisingAutoencoder
+from ._missing import column_means, empty_rows
+from ._modules import FILLS, StackedDenoisingAutoencoder
 from ._net import DenoisingAutoencoderNet
 from ._noise import NOISE_FUNCTIONS, Corruption
 from ._random import draw_seeds
@@ -34,6 +34,7 @@ from ._validation import (
     check_emphasis,
     check_finite_output,
     check_float32_range,
+    check_image_shape,
     check_layer_sizes,
     check_levels,
     check_observed,
@@ -45,13 +46,13 @@ _FLOAT_DTYPES = (np.float64, np.float32)
 
 
 # Attributes of a loaded model that appear when its net is rebuilt, on first use.
-_REBUILT = ("net_", "coefs_", "intercepts_", "activations_")
+_REBUILT = ("net_", "coefs_", "intercepts_", "activations_", "input_fill_")
 
 
 def _public_weights(net):
-    """``(coefs_, intercepts_, activations_)`` of ``net``, as read-only numpy
-    arrays: views of the weights on the CPU (a fitted net is never trained in
-    place), copies from a GPU."""
+    """``(coefs_, intercepts_, activations_, input_fill_)`` of ``net``, as
+    read-only numpy arrays: views of the weights on the CPU (a fitted net is
+    never trained in place), copies from a GPU."""
 
     def as_array(tensor):
         array = tensor.detach().cpu().numpy()
@@ -59,7 +60,19 @@ def _public_weights(net):
         return array
 
     coefs, intercepts, activations = net.module_.mlp_weights()
-    return [as_array(c) for c in coefs], [as_array(b) for b in intercepts], activations
+    fill = net.module_.layers[0].fill
+    fill = np.zeros(len(intercepts[-1]), np.float32) if fill is None else fill
+    return (
+        [as_array(c) for c in coefs],
+        [as_array(b) for b in intercepts],
+        activations,
+        as_array(torch.as_tensor(fill)),
+    )
+
+
+def _holes(observed):
+    """The mask of the missing entries, from that of the observed ones."""
+    return None if observed is None else ~observed
 
 
 def _compute_dtype(dtype, device):
@@ -90,10 +103,11 @@ class DenoisingAutoencoderTransformer(
     autoencoder of the codes of the layer below.
 
     Missing values (NaN) are accepted everywhere but in ``inverse_transform``. A
-    missing entry enters the encoder as 0, exactly as an entry dropped by
-    masking noise (so scale the data so that 0 is a neutral value, e.g. with
-    ``MinMaxScaler`` or ``StandardScaler``, which both pass NaN through), and it
-    is never a reconstruction target: the training and validation losses and
+    missing entry enters the encoder as an entry dropped by masking noise
+    does, as ``input_fill`` says (0 by default, so scale the data so that 0 is
+    a neutral value, e.g. with ``MinMaxScaler`` or ``StandardScaler``, which
+    both pass NaN through; or fill with the column means), and it is never a
+    reconstruction target: the training and validation losses and
     :meth:`score_samples` average over observed entries only. A row with no
     observed entry trains nothing, gets the code of an all-zero row, and
     scores NaN. A column with no observed entry in ``fit``'s X is learned from nothing
@@ -110,11 +124,19 @@ class DenoisingAutoencoderTransformer(
         Code width of each encoder layer, bottom first. ``transform`` returns the
         codes of the last layer.
 
-    corruption : {"mask", "gaussian", "salt_and_pepper", "swap"} or callable, \
-            default="mask"
+    corruption : {"mask", "block_mask", "gaussian", "salt_and_pepper", "swap"} \
+            or callable, default="mask"
         The corruption process ``q(x~ | x)``:
 
-        - ``"mask"``: set a random fraction of the inputs to zero (masking noise).
+        - ``"mask"``: drop a random fraction of the inputs (masking noise): they
+          enter the encoder as ``input_fill`` says (0 by default).
+        - ``"block_mask"``: masking noise for images (needs ``image_shape``).
+          Each row loses either a random fraction of its pixels, as with
+          ``"mask"``, or, with even odds, one square of pixels at a random
+          place, whose side is drawn uniformly from 0 to that of a square of
+          ``corruption_level`` times the image's area: it trains the features
+          to survive occlusions, which i.i.d. masking never shows the network.
+          Upper layers of a greedy stack, which see codes, get ``"mask"``.
         - ``"gaussian"``: add isotropic Gaussian noise.
         - ``"salt_and_pepper"``: set a random fraction of the inputs to their
           feature's minimum or maximum over the training data, with even odds.
@@ -126,16 +148,48 @@ class DenoisingAutoencoderTransformer(
           ``torch.Generator``, which lives on the batch's device (draw with
           ``device=X.device``). The components it changes count as corrupted.
 
-        Missing entries stay 0 under every corruption: salt and pepper uses the
-        range of the observed values, swap noise never takes a missing value,
-        and with masking noise a missing entry counts as corrupted (for
-        ``emphasis``).
+        Missing entries stay missing under every corruption: salt and pepper
+        uses the range of the observed values, swap noise never takes a
+        missing value, and with masking noise a missing entry counts as
+        corrupted (for ``emphasis``).
 
     corruption_level : float or sequence of float, default=0.3
         The fraction of corrupted inputs (``"mask"``, ``"salt_and_pepper"``,
         ``"swap"``; in [0, 1)) or the noise's standard deviation
         (``"gaussian"``). A sequence gives one level per layer of a greedy stack.
         0 trains a plain (non-denoising) autoencoder.
+
+    image_shape : tuple of int or None, default=None
+        The shape of the image each row of X holds, ``(height, width)`` or
+        ``(height, width, channels)``, its values in C order (channels last,
+        as ``images.reshape(n_images, -1)`` lays them out). Needed by
+        ``corruption="block_mask"``; ignored otherwise. Its product must be
+        the number of features.
+
+    input_fill : {"zero", "mean", "learned"}, default="zero"
+        What an input the encoder does not see (a missing entry, or one
+        dropped by masking noise) enters it as:
+
+        - ``"zero"``: 0, as in Vincent et al. The encoder cannot tell such a
+          hole from a true 0 (a black pixel).
+        - ``"mean"``: the mean of the feature's observed values in ``fit``'s X.
+        - ``"learned"``: a value per feature trained with the weights,
+          starting at that mean.
+
+        It applies to the bottom layer (upper layers of a greedy stack fill
+        with 0) in training and in every method that encodes, and
+        ``input_fill_`` holds the fitted values. With missing inputs at
+        test time, or occlusions, ``"mean"`` or ``"learned"`` keeps a hole
+        from reading as a dark patch: see the README's recipe.
+
+    consistency : float, default=0.0
+        Weight of a term added to the training loss,
+        ``consistency * mean((h~ - h)^2)``, that pulls the codes ``h~`` of each
+        corrupted row towards the codes ``h`` of its clean row (held
+        constant), so that the features of a row with missing inputs stay
+        close to those a classifier trained on clean rows has seen. For a
+        greedy stack, each layer's codes. 0 (the default) trains the plain
+        denoising criterion. The training and validation losses include it.
 
     emphasis : {"full", "double"}, tuple (alpha, beta) or None, default=None
         Emphasized denoising (Vincent et al., 2010): weight
@@ -250,6 +304,10 @@ class DenoisingAutoencoderTransformer(
     activations_ : list of str
         The non-linearity of each layer of ``coefs_``.
 
+    input_fill_ : ndarray of shape (n_features_in_,)
+        The value each feature enters the encoder as when it is missing or
+        masked (read-only): zeros for ``input_fill="zero"``.
+
     corruption_ : Corruption
         The noise as the model was trained with it: its ``kind``, the
         ``levels`` of each layer's stage and, for salt and pepper, the feature
@@ -320,6 +378,9 @@ class DenoisingAutoencoderTransformer(
         ],
         "corruption": [StrOptions(set(NOISE_FUNCTIONS)), callable],
         "corruption_level": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "image_shape": [None, "array-like"],
+        "input_fill": [StrOptions(set(FILLS))],
+        "consistency": [Interval(Real, 0, None, closed="left")],
         "emphasis": [None, StrOptions(set(EMPHASIS_PRESETS)), tuple],
         "stacking": [StrOptions({"greedy", "joint"})],
         # The identity is for the affine decoder of "mse", not an encoder.
@@ -346,6 +407,9 @@ class DenoisingAutoencoderTransformer(
         *,
         corruption="mask",
         corruption_level=0.3,
+        image_shape=None,
+        input_fill="zero",
+        consistency=0.0,
         emphasis=None,
         stacking="greedy",
         activation="sigmoid",
@@ -367,6 +431,9 @@ class DenoisingAutoencoderTransformer(
         self.hidden_layer_sizes = hidden_layer_sizes
         self.corruption = corruption
         self.corruption_level = corruption_level
+        self.image_shape = image_shape
+        self.input_fill = input_fill
+        self.consistency = consistency
         self.emphasis = emphasis
         self.stacking = stacking
         self.activation = activation
@@ -477,6 +544,7 @@ class DenoisingAutoencoderTransformer(
             check_unit_interval(X)
         self._levels()  # the cross-parameter checks, before any training
         check_emphasis(self.emphasis, self.corruption)
+        check_image_shape(self.image_shape, X.shape[1], self.corruption)
         return X
 
     def _levels(self):
@@ -493,6 +561,7 @@ class DenoisingAutoencoderTransformer(
             "loss": self.loss,
             "tied_weights": self.tied_weights,
             "stacking": self.stacking,
+            "input_fill": self.input_fill,
         }
 
     # -- the one way to a net ---------------------------------------------------
@@ -508,7 +577,7 @@ class DenoisingAutoencoderTransformer(
             source = self._placed_net()
             device, state = source.device, net_state(source)
             self.corruption_ = self.corruption_.continued(
-                self.corruption, self._levels()
+                self.corruption, self._levels(), self._image_shape(X)
             )
         else:
             init, noise, shuffle, split = draw_seeds(self.random_state, 4)
@@ -521,10 +590,18 @@ class DenoisingAutoencoderTransformer(
                 "split_seed": split,
             }
             device, state = resolve_device(self.device), None
-            self.corruption_ = Corruption(self.corruption, self._levels())
+            self.corruption_ = Corruption(
+                self.corruption, self._levels(), image_shape=self._image_shape(X)
+            )
         # The emphasis is the criterion's, so a loaded net gets the last one.
         self._spec = {**self._spec, "emphasis": emphasis}
-        return self._build_net(device, state, early_stopping=early_stopping)
+        net = self._build_net(device, state, early_stopping=early_stopping)
+        if not continued and FILLS[self.input_fill] is not None:
+            net.module_.layers[0].set_fill(column_means(X))
+        return net
+
+    def _image_shape(self, X):
+        return check_image_shape(self.image_shape, X.shape[1], self.corruption)
 
     def _build_net(self, device, state=None, *, early_stopping=False):
         """Every route to a net ends here: build one from the fitted
@@ -539,11 +616,13 @@ class DenoisingAutoencoderTransformer(
             module__activation=spec["activation"],
             module__input_output=LOSSES[spec["loss"]].output,
             module__tied_weights=spec["tied_weights"],
+            module__input_fill=spec.get("input_fill", "zero"),
             module__init_seed=spec["init_seed"],
             criterion__emphasis=spec["emphasis"],
             input_loss=spec["loss"],
             noise_seed=spec["noise_seed"],
             shuffle_seed=spec["shuffle_seed"],
+            consistency=self.consistency,
             # Adam's fused step is one kernel per parameter group instead of a
             # dozen per tensor: about a third of the for-loop step's time at
             # batch 100 on CPU (54 vs 152 ms per 600 steps of 784-100-784).
@@ -592,6 +671,7 @@ class DenoisingAutoencoderTransformer(
             epochs=epochs,
             joint=self._spec["stacking"] == "joint",
             valid=valid,
+            drops=self.corruption_.drops,
         )
         if outcome in (Outcome.DIVERGED, Outcome.INTERRUPTED):
             self._warn_stopped(outcome, net, layer)
@@ -665,7 +745,9 @@ class DenoisingAutoencoderTransformer(
         self.net_ = net
         self.device_ = net.device
         self._placed_for = self.device  # the device parameter net_ was placed for
-        self.coefs_, self.intercepts_, self.activations_ = _public_weights(net)
+        (self.coefs_, self.intercepts_, self.activations_, self.input_fill_) = (
+            _public_weights(net)
+        )
         self.__dict__.pop("_saved_net", None)
 
     def _placed_net(self):
@@ -807,7 +889,7 @@ class DenoisingAutoencoderTransformer(
         X = self._validate_transform_input(X)
         return self._map_batches(
             X,
-            lambda module, x, observed: module.encode(x),
+            lambda module, x, observed: module.encode(x, holes=_holes(observed)),
             (self._n_features_out,),
             "transform",
         )
@@ -867,7 +949,7 @@ class DenoisingAutoencoderTransformer(
             check_unit_interval(X, "score_samples")
 
         def neg_loss(module, x, observed):
-            z = module.reconstruct(x, logits=loss.on_logits)
+            z = module.reconstruct(x, logits=loss.on_logits, holes=_holes(observed))
             return -row_losses(loss, z, x, observed)
 
         return self._map_batches(X, neg_loss, (), "score_samples", empty_rows(X))

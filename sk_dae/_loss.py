@@ -61,3 +61,10 @@ class ReconstructionLoss(nn.Module):
         ``observed`` (or None: all) marks the entries that are targets."""
         weight = loss_weights(corrupted, self.emphasis, observed)
         return lookup(LOSSES, kind, "loss").mean(output, target, weight)
+
+
+def consistency_loss(codes, clean_codes, weight):
+    """``weight * mean((h~ - h)^2)``: how far the codes of the corrupted rows
+    drift from those of the clean rows (Vincent et al. train the codes to
+    reconstruct; this also asks them to stay put when inputs go missing)."""
+    return weight * (codes - clean_codes).square().mean()

@@ -1,14 +1,17 @@
 """Missing entries (NaN): how they enter the network and leave the loss.
 
-A missing entry enters the encoder as 0, exactly as an entry that masking noise
-dropped, and is never a reconstruction target: the loss averages over observed
-entries only (:func:`sk_dae._loss.loss_weights`). The noise functions of
-:mod:`sk_dae._noise` take the ``observed`` mask this module splits off a batch.
+A missing entry enters the encoder as an entry that masking noise dropped does:
+as 0 in the batch, which the bottom layer then fills (``input_fill``: 0, the
+column mean, or a learned value), and it is never a reconstruction target:
+the loss averages over observed entries only
+(:func:`sk_dae._loss.loss_weights`). The noise functions of :mod:`sk_dae._noise`
+take the ``observed`` mask this module splits off a batch.
 """
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.utils.sparsefuncs import mean_variance_axis
 
 
 def has_missing(X):
@@ -48,3 +51,15 @@ def _empty_lines(X, axis):
     n_lines, length = X.shape[1 - axis], X.shape[axis]
     n_nan = np.bincount(lines[np.isnan(X.data)], minlength=n_lines)
     return np.flatnonzero(n_nan == length)
+
+
+def column_means(X):
+    """Mean of each column's observed (non-NaN) values as a float32 (n_features,)
+    array, implicit zeros of a sparse X counted; 0 for a column with none."""
+    if sp.issparse(X):
+        means, _ = mean_variance_axis(sp.csr_matrix(X, dtype=np.float64), axis=0)
+    else:
+        counts = (~np.isnan(X)).sum(axis=0)
+        sums = np.nansum(X, axis=0, dtype=np.float64)
+        means = sums / np.maximum(counts, 1)
+    return np.nan_to_num(np.asarray(means, dtype=np.float32), nan=0.0)

@@ -10,6 +10,12 @@ from torch import nn
 
 from ._functions import ACTIVATIONS, lookup
 
+# What a hole (a missing or masked input) enters the bottom encoder as: how the
+# fill is held. None: a hole stays 0, no fill at all; "buffer": a fixed
+# per-feature value (the column means of the training data); "parameter": a
+# per-feature value trained with the weights, starting at the column means.
+FILLS = {"zero": None, "mean": "buffer", "learned": "parameter"}
+
 
 class DAELayer(nn.Module):
     """One autoencoder layer: encoder ``h = s(W x + b)``, decoder ``z = s'(W' h + b')``.
@@ -26,10 +32,26 @@ class DAELayer(nn.Module):
     tied_weights : bool
         If True the decoder uses ``W' = W.T`` (Vincent et al.), so the layer has
         no decoder weight of its own.
+    fill : {"zero", "mean", "learned"}, default="zero"
+        What an input the layer does not see (missing, or dropped by masking
+        noise) enters the encoder as: 0, or a per-feature value ``fill``,
+        a buffer set once (``"mean"``: the column means, see
+        :meth:`set_fill`) or a parameter trained with the rest
+        (``"learned"``).
     """
 
-    def __init__(self, n_in, n_out, *, activation, output_activation, tied_weights):
+    def __init__(
+        self,
+        n_in,
+        n_out,
+        *,
+        activation,
+        output_activation,
+        tied_weights,
+        fill="zero",
+    ):
         super().__init__()
+        lookup(FILLS, fill, "input_fill")
         lookup(ACTIVATIONS, activation, "activation")  # unknown names fail here
         lookup(ACTIVATIONS, output_activation, "activation")
         self.activation = activation
@@ -42,6 +64,27 @@ class DAELayer(nn.Module):
         else:
             self.decoder_weight = nn.Parameter(torch.empty(n_in, n_out))
         self.decoder_bias = nn.Parameter(torch.empty(n_in))
+        if FILLS[fill] is None:
+            self.register_buffer("fill", None)
+        elif FILLS[fill] == "parameter":
+            self.fill = nn.Parameter(torch.zeros(n_in))
+        else:
+            self.register_buffer("fill", torch.zeros(n_in))
+
+    @torch.no_grad()
+    def set_fill(self, values):
+        """Set the per-feature fill, (n_in,), e.g. to the column means."""
+        self.fill.copy_(torch.as_tensor(values, dtype=self.fill.dtype))
+
+    def fill_in(self, x, holes=None):  # (B, n_in) -> (B, n_in)
+        """``x`` with its ``holes`` (a boolean (B, n_in) mask, or None) filled.
+
+        The holes of ``x`` hold 0 already (missing entries and masked ones
+        alike, see :mod:`sk_dae._noise`), so a zero fill costs nothing.
+        """
+        if holes is None or self.fill is None:
+            return x
+        return torch.where(holes, self.fill.to(x.dtype), x)
 
     @torch.no_grad()
     def reset_parameters(self, generator):
@@ -82,6 +125,8 @@ class StackedDenoisingAutoencoder(nn.Module):
         (``"sigmoid"`` for cross-entropy, ``"identity"`` for squared error).
     tied_weights : bool
         Tie each decoder weight to its encoder's transpose.
+    input_fill : {"zero", "mean", "learned"}, default="zero"
+        The bottom layer's ``fill``: what a hole in the input enters as.
     init_seed : int
         Seed of the private generator that initialises the weights.
     """
@@ -94,6 +139,7 @@ class StackedDenoisingAutoencoder(nn.Module):
         activation="sigmoid",
         input_output="identity",
         tied_weights=False,
+        input_fill="zero",
         init_seed=0,
     ):
         super().__init__()
@@ -105,6 +151,8 @@ class StackedDenoisingAutoencoder(nn.Module):
                 activation=activation,
                 output_activation=input_output if k == 0 else activation,
                 tied_weights=tied_weights,
+                # Upper layers see codes, whose holes (masking noise) stay 0.
+                fill=input_fill if k == 0 else "zero",
             )
             for k in range(len(hidden_layer_sizes))
         )
@@ -112,8 +160,10 @@ class StackedDenoisingAutoencoder(nn.Module):
         for layer in self.layers:
             layer.reset_parameters(generator)
 
-    def encode(self, x, depth=None):
-        """Codes of layer ``depth`` (default: the top layer)."""
+    def encode(self, x, depth=None, holes=None):
+        """Codes of layer ``depth`` (default: the top layer); ``holes`` marks
+        the inputs that are missing (they hold 0 in ``x``)."""
+        x = self.layers[0].fill_in(x, holes)
         for layer in self.layers[:depth]:
             x = layer.encode(x)
         return x
@@ -124,21 +174,36 @@ class StackedDenoisingAutoencoder(nn.Module):
             h = layer.decode(h)
         return self.layers[0].decode(h, logits=logits)
 
-    def reconstruct(self, x_tilde, layer=None, logits=False):
+    def reconstruct(self, x_tilde, layer=None, logits=False, holes=None, codes=False):
         """Reconstruction of a (corrupted) input, as the training loss expects it.
 
         ``layer=None`` runs the whole stack (joint training): ``x_tilde`` is in
         input space. ``layer=k`` runs layer ``k`` alone (greedy pretraining):
         ``x_tilde`` are corrupted codes of layer ``k - 1``. ``logits`` asks the
         bottom decoder for its pre-activation output (for a stable cross-entropy).
+        ``holes`` marks the inputs to fill (those the corruption dropped, and
+        the missing ones), as the stage's bottom layer fills them. ``codes``
+        asks for ``(h, z)``: the stage's codes too.
         """
         if layer is None:
-            return self.decode(self.encode(x_tilde), logits=logits)
-        current = self.layers[layer]
-        return current.decode(current.encode(x_tilde), logits=logits and layer == 0)
+            h = self.encode(x_tilde, holes=holes)
+            z = self.decode(h, logits=logits)
+        else:
+            current = self.layers[layer]
+            h = current.encode(current.fill_in(x_tilde, holes))
+            z = current.decode(h, logits=logits and layer == 0)
+        return (h, z) if codes else z
 
-    def forward(self, x):
-        return self.decode(self.encode(x))
+    def stage_codes(self, x, layer=None, holes=None):
+        """The codes a stage trains (those of ``layer``; None: the top) for
+        its input ``x``, whose ``holes`` (missing entries) are filled."""
+        if layer is None:
+            return self.encode(x, holes=holes)
+        current = self.layers[layer]
+        return current.encode(current.fill_in(x, holes))
+
+    def forward(self, x, holes=None):
+        return self.decode(self.encode(x, holes=holes))
 
     def mlp_weights(self):
         """The stack as a multi-layer perceptron from the input back to it:

@@ -32,7 +32,7 @@ from ._callbacks import ContinuedScoring, Outcome, StopStage
 from ._data import BatchIterator, RowData, each_batch
 from ._functions import ACTIVATIONS, LOSSES
 from ._history import RowHistory
-from ._loss import ReconstructionLoss
+from ._loss import ReconstructionLoss, consistency_loss
 from ._missing import split_missing
 from ._noise import NoiseRNG
 from ._threads import chooser
@@ -69,6 +69,10 @@ class DenoisingAutoencoderNet(NeuralNet):
         reconstruct codes of the layer below with squared error.
     noise_seed, shuffle_seed : int
         Seeds of the private generators for the corruption and the shuffling.
+    consistency : float, default=0.0
+        Weight of a term of the loss that pulls the codes of the corrupted
+        rows towards those of the clean rows
+        (:func:`~sk_dae._loss.consistency_loss`).
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -81,12 +85,14 @@ class DenoisingAutoencoderNet(NeuralNet):
         input_loss="mse",
         noise_seed=0,
         shuffle_seed=0,
+        consistency=0.0,
         **kwargs,
     ):
         super().__init__(module, *args, criterion=criterion, **kwargs)
         self.input_loss = input_loss
         self.noise_seed = noise_seed
         self.shuffle_seed = shuffle_seed
+        self.consistency = consistency
 
     def get_default_callbacks(self):
         # skorch's, but the scores keep their best across calls, and the
@@ -118,7 +124,9 @@ class DenoisingAutoencoderNet(NeuralNet):
 
     # -- stages ---------------------------------------------------------------
 
-    def fit_stages(self, data, *, levels, corrupter, epochs, joint=False, valid=None):
+    def fit_stages(
+        self, data, *, levels, corrupter, epochs, joint=False, valid=None, drops=False
+    ):
         """Train every stage for up to ``epochs`` epochs.
 
         Parameters
@@ -135,6 +143,9 @@ class DenoisingAutoencoderNet(NeuralNet):
             Epochs of each stage.
         joint : bool
             Train the whole stack as one stage, rather than layer by layer.
+        drops : bool
+            Whether the corruption drops inputs (masking noise): those enter
+            the encoder as the input fill, as missing entries do.
 
         Returns
         -------
@@ -150,7 +161,9 @@ class DenoisingAutoencoderNet(NeuralNet):
             for layer in layers:
                 level = levels[layer or 0]
                 corrupt = corrupter(layer, data)
-                self.begin_stage(layer, corrupt, level, valid, missing=data.missing)
+                self.begin_stage(
+                    layer, corrupt, level, valid, missing=data.missing, drops=drops
+                )
                 outcome = self.fit_stage(data, epochs)
                 last = layer is None or layer + 1 == len(layers)
                 if last or outcome in (Outcome.DIVERGED, Outcome.INTERRUPTED):
@@ -188,18 +201,22 @@ class DenoisingAutoencoderNet(NeuralNet):
                 return Outcome.EARLY_STOPPED
         return Outcome.INTERRUPTED
 
-    def begin_stage(self, layer, corrupt, level, valid=None, missing=False):
+    def begin_stage(
+        self, layer, corrupt, level, valid=None, missing=False, drops=False
+    ):
         """Train ``layer`` (None: the whole stack) with ``corrupt`` at ``level``.
 
         ``corrupt(X, level, generator, observed) -> (X_tilde, corrupted)`` is a
         function of :mod:`sk_dae._noise`; ``valid`` holds the stage's validation
         rows, or None; ``missing`` says whether the stage's rows have missing
-        entries (NaN), which its steps then split off every batch.
+        entries (NaN), which its steps then split off every batch; ``drops``
+        whether the corruption drops the inputs it touches (masking noise).
         """
         self.layer_ = layer
         self.corrupt_ = corrupt
         self.level_ = level
         self.missing_ = missing
+        self.drops_ = drops
         bottom = layer is None or layer == 0
         self.loss_kind_ = self.input_loss if bottom else "mse"
         self.train_split = None if valid is None else predefined_split(valid)
@@ -215,7 +232,10 @@ class DenoisingAutoencoderNet(NeuralNet):
         if layer is None and len(layers) > 1:
             return None
         return LayerBackprop(
-            layers[layer or 0], self.loss_kind_, self.criterion_.emphasis
+            layers[layer or 0],
+            self.loss_kind_,
+            self.criterion_.emphasis,
+            self.consistency,
         )
 
     def end_stage(self):
@@ -231,7 +251,8 @@ class DenoisingAutoencoderNet(NeuralNet):
         )
 
         def encode(rows, x, observed):
-            codes[rows] = encoder.encode(x)
+            holes = None if observed is None else ~observed
+            codes[rows] = encoder.encode(encoder.fill_in(x, holes))
 
         each_batch(data, encode, chooser("infer", self.device))
         return RowData(codes, self.device, missing=False)  # holes entered as 0
@@ -267,15 +288,41 @@ class DenoisingAutoencoderNet(NeuralNet):
         return split_missing(x) if self.missing_ else (x, None)
 
     def corrupt(self, x, observed, generator):
-        """``(x_tilde, corrupted)``: the stage's corruption of the clean batch."""
-        return self.corrupt_(x, self.level_, generator, observed=observed)
+        """``(x_tilde, corrupted, holes)``: the stage's corruption of the clean
+        batch, and the inputs it lacks (dropped by masking noise, or missing),
+        which enter the encoder as the stage's bottom layer fills them (None:
+        none, or a zero fill, which needs no mask)."""
+        x_tilde, corrupted = self.corrupt_(x, self.level_, generator, observed=observed)
+        if self.module_.layers[self.layer_ or 0].fill is None:
+            return x_tilde, corrupted, None
+        if self.drops_:  # what it touched, the missing entries included
+            return x_tilde, corrupted, corrupted
+        return x_tilde, corrupted, None if observed is None else ~observed
 
-    def denoise(self, x, observed, generator):
-        """Corrupt the clean batch ``x`` and reconstruct it: ``(z, corrupted)``."""
-        x_tilde, corrupted = self.corrupt(x, observed, generator)
+    def clean_codes(self, x, observed):
+        """The stage's codes of the clean batch, which the consistency term
+        pulls the codes of the corrupted batch towards; None without it."""
+        if not self.consistency:
+            return None
+        holes = None if observed is None else ~observed
+        with torch.no_grad():
+            return self.module_.stage_codes(x, self.layer_, holes)
+
+    def denoising_loss(self, x, observed, generator, training):
+        """Corrupt the clean batch ``x``, reconstruct it, and score it (autograd):
+        ``(loss, z)``."""
+        x_tilde, corrupted, holes = self.corrupt(x, observed, generator)
         logits = LOSSES[self.loss_kind_].on_logits
-        z = self.module_.reconstruct(x_tilde, layer=self.layer_, logits=logits)
-        return z, corrupted
+        h, z = self.module_.reconstruct(
+            x_tilde, layer=self.layer_, logits=logits, holes=holes, codes=True
+        )
+        loss = self.get_loss(
+            z, x, training=training, corrupted=corrupted, observed=observed
+        )
+        clean = self.clean_codes(x, observed)
+        if clean is not None:
+            loss = loss + consistency_loss(h, clean, self.consistency)
+        return loss, z
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         threads = getattr(self, "threads_", None)  # None: a net used as skorch's
@@ -349,12 +396,11 @@ class DenoisingAutoencoderNet(NeuralNet):
         # (no dropout, no batch norm); on_epoch_begin sets the mode.
         x, observed = self.observed_part(batch)
         if self.backprop_ is not None:
-            x_tilde, corrupted = self.corrupt(x, observed, self.noise_generator_)
-            return self.backprop_(x_tilde, x, corrupted, observed)
-        z, corrupted = self.denoise(x, observed, self.noise_generator_)
-        loss = self.get_loss(
-            z, x, training=True, corrupted=corrupted, observed=observed
-        )
+            x_tilde, corrupted, holes = self.corrupt(x, observed, self.noise_generator_)
+            x_tilde = self.backprop_.layer.fill_in(x_tilde, holes)
+            clean = self.clean_codes(x, observed)
+            return self.backprop_(x_tilde, x, corrupted, observed, holes, clean)
+        loss, z = self.denoising_loss(x, observed, self.noise_generator_, True)
         loss.backward()
         return loss, z
 
@@ -373,20 +419,18 @@ class DenoisingAutoencoderNet(NeuralNet):
         self.module_.eval()
         x, observed = self.observed_part(batch)
         with torch.no_grad():
-            z, corrupted = self.denoise(x, observed, self.valid_generator_)
-            loss = self.get_loss(
-                z, x, training=False, corrupted=corrupted, observed=observed
-            )
-        return loss, z
+            return self.denoising_loss(x, observed, self.valid_generator_, False)
 
     def evaluation_step(self, batch, training=False):
         # forward and predict: the clean rows' reconstructions, their missing
-        # entries entering as 0 as in transform.
+        # entries entering as the input fill, as in transform.
         self.check_is_fitted()
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        x, observed = split_missing(x)
+        holes = None if bool(observed.all()) else ~observed
         with torch.set_grad_enabled(training):
             self.module_.train(training)
-            return self.infer(x.nan_to_num(nan=0.0))
+            return self.infer(x, holes=holes)
 
     def get_loss(
         self, y_pred, y_true, X=None, training=False, corrupted=None, observed=None

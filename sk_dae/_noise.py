@@ -17,6 +17,7 @@ in ``X_tilde`` and copies no hole into another row; with masking noise a hole
 counts as corrupted, as a masked entry would.
 """
 
+import math
 from functools import partial
 
 import numpy as np
@@ -118,6 +119,46 @@ def mask_noise(X, level, rng, observed=None):
     return X_tilde, corrupted
 
 
+def block_mask_noise(X, level, rng, observed=None, *, image_shape):
+    """Masking noise for images: each row loses either a random fraction
+    ``level`` of its pixels, as :func:`mask_noise`, or (with even odds) one
+    square of pixels at a random place.
+
+    The rows of ``X`` are images of ``image_shape`` ``(height, width)`` or
+    ``(height, width, channels)``, flattened in C order; a square takes every
+    channel of its pixels. Its side is drawn uniformly from 0 to that of a
+    square of ``level`` times the image's area, and it lies inside the image.
+    I.i.d. masking alone never shows the network a block of holes, which is
+    what an occlusion makes.
+    """
+    rng = _as_rng(rng)
+    corrupted = _draw_mask(X, level, rng)
+    height, width = image_shape[:2]
+    n_rows, device = X.shape[0], X.device
+    max_side = min(height, width, round(math.sqrt(level * height * width)))
+    u = torch.rand((4, n_rows), generator=rng.generator, device=device)
+    side = (u[1] * (max_side + 1)).long()  # (B,), uniform over 0..max_side
+    top = (u[2] * (height - side + 1)).long()
+    left = (u[3] * (width - side + 1)).long()
+    in_rows = _within(torch.arange(height, device=device), top, side)  # (B, H)
+    in_cols = _within(torch.arange(width, device=device), left, side)  # (B, W)
+    square = in_rows.unsqueeze(2) & in_cols.unsqueeze(1)  # (B, H, W)
+    if len(image_shape) == 3:
+        square = square.unsqueeze(3).expand(-1, -1, -1, image_shape[2])
+    blocky = (u[0] < 0.5).unsqueeze(1)  # (B, 1): this row gets a square
+    corrupted = torch.where(blocky, square.reshape(n_rows, -1), corrupted)
+    X_tilde = X * corrupted.logical_not()
+    if observed is not None:
+        corrupted |= ~observed
+    return X_tilde, corrupted
+
+
+def _within(positions, start, length):
+    """(B, P): whether each position lies in its row's [start, start + length)."""
+    start, length = start.unsqueeze(1), length.unsqueeze(1)
+    return (positions >= start) & (positions < start + length)
+
+
 def gaussian_noise(X, level, rng, observed=None):
     """Add isotropic Gaussian noise of standard deviation ``level``."""
     generator = _as_rng(rng).generator
@@ -170,13 +211,21 @@ def swap_noise(X, level, rng, observed=None):
 
 NOISE_FUNCTIONS = {
     "mask": mask_noise,
+    "block_mask": block_mask_noise,
     "gaussian": gaussian_noise,
     "salt_and_pepper": salt_and_pepper_noise,
     "swap": swap_noise,
 }
 
 # Corruptions whose level is a fraction of components, hence must lie in [0, 1).
-FRACTION_NOISES = frozenset({"mask", "salt_and_pepper", "swap"})
+FRACTION_NOISES = frozenset({"mask", "block_mask", "salt_and_pepper", "swap"})
+
+# Corruptions that drop inputs: what they touch enters the encoder as a hole
+# does (the input fill), and a hole counts as corrupted.
+DROPPING_NOISES = frozenset({"mask", "block_mask"})
+
+# Corruptions that need the rows' image shape.
+IMAGE_NOISES = frozenset({"block_mask"})
 
 
 def user_noise(func):
@@ -234,12 +283,15 @@ class Corruption:
         ``{layer: (low, high)}``, the per-feature minimum and maximum of the
         observed values each stage trained on, as float32 arrays (salt and
         pepper).
+    image_shape : tuple of int, default=None
+        The shape of one input row as an image (block masking).
     """
 
-    def __init__(self, kind, levels, ranges=None):
+    def __init__(self, kind, levels, ranges=None, image_shape=None):
         self.kind = kind
         self.levels = tuple(float(level) for level in levels)
         self.ranges = dict(ranges or {})
+        self.image_shape = None if image_shape is None else tuple(image_shape)
 
     @property
     def name(self):
@@ -258,10 +310,16 @@ class Corruption:
     def needs_ranges(self):
         return self.kind == "salt_and_pepper"
 
-    def continued(self, kind, levels):
+    @property
+    def drops(self):
+        """Whether it drops inputs (masking), which then enter the encoder
+        as the input fill."""
+        return self.kind in DROPPING_NOISES
+
+    def continued(self, kind, levels, image_shape=None):
         """The corruption of a call that goes on training with ``kind`` at
         ``levels``: the ranges seen so far are kept, to be widened."""
-        return Corruption(kind, levels, self.ranges)
+        return Corruption(kind, levels, self.ranges, image_shape)
 
     def widened(self, layer, low, high):
         """A copy whose ranges of ``layer`` also cover ``[low, high]``."""
@@ -269,7 +327,8 @@ class Corruption:
         if key in self.ranges:
             old_low, old_high = self.ranges[key]
             low, high = np.minimum(low, old_low), np.maximum(high, old_high)
-        return Corruption(self.kind, self.levels, {**self.ranges, key: (low, high)})
+        ranges = {**self.ranges, key: (low, high)}
+        return Corruption(self.kind, self.levels, ranges, self.image_shape)
 
     def function(self, layer=0, device="cpu"):
         """The corruption of ``layer``'s stage (None: a joint stack) on
@@ -277,6 +336,12 @@ class Corruption:
         corrupted)`` as those of this module."""
         if callable(self.kind):
             return user_noise(self.kind)
+        if self.kind in IMAGE_NOISES:
+            # Upper layers of a greedy stack see codes, not images: they get
+            # i.i.d. masking.
+            if layer:
+                return mask_noise
+            return partial(NOISE_FUNCTIONS[self.kind], image_shape=self.image_shape)
         noise = NOISE_FUNCTIONS[self.kind]
         if not self.needs_ranges:
             return noise
@@ -286,7 +351,12 @@ class Corruption:
     def to_dict(self):
         """Plain values (for skops.io, which trusts no other type):
         ``Corruption(**c.to_dict())`` is ``c`` again."""
-        return {"kind": self.kind, "levels": self.levels, "ranges": self.ranges}
+        return {
+            "kind": self.kind,
+            "levels": self.levels,
+            "ranges": self.ranges,
+            "image_shape": self.image_shape,
+        }
 
     def __repr__(self):
         return f"Corruption({self.name!r}, levels={list(self.levels)})"

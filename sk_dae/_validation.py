@@ -1,6 +1,7 @@
 """Checks that span several parameters or look at the data, with messages that
 say what to change. Single-parameter checks live in ``_parameter_constraints``."""
 
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -9,7 +10,7 @@ import scipy.sparse as sp
 
 from ._loss import EMPHASIS_PRESETS
 from ._missing import empty_columns, empty_rows, has_missing
-from ._noise import FRACTION_NOISES
+from ._noise import FRACTION_NOISES, IMAGE_NOISES
 
 
 def _observed_range(X):
@@ -108,6 +109,37 @@ def check_layer_sizes(hidden_layer_sizes):
             f"positive ints, one per layer; got {hidden_layer_sizes!r}."
         )
     return sizes
+
+
+def check_image_shape(image_shape, n_features, corruption):
+    """``image_shape`` as a tuple of ints, or None; it must hold one row of X,
+    and a corruption of images needs it."""
+    if image_shape is None:
+        if corruption in IMAGE_NOISES:
+            raise ValueError(
+                f"corruption={corruption!r} needs the shape of the images that "
+                "the rows of X hold: pass image_shape=(height, width), e.g. "
+                "(28, 28) for MNIST or (8, 8) for load_digits."
+            )
+        return None
+    shape = tuple(image_shape)
+    valid = len(shape) in (2, 3) and all(
+        isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in shape
+    )
+    if not valid:
+        raise ValueError(
+            "image_shape must be (height, width) or (height, width, channels), "
+            f"positive ints; got {image_shape!r}."
+        )
+    if math.prod(shape) != n_features:
+        side = math.isqrt(n_features)
+        example = f", e.g. ({side}, {side})" if side * side == n_features else ""
+        raise ValueError(
+            f"image_shape={shape} holds {math.prod(shape)} values, but X has "
+            f"{n_features} features. Give the shape of one image, whose values "
+            f"are a row of X in C order (channels last){example}."
+        )
+    return shape
 
 
 def check_levels(corruption_level, n_layers, corruption, stacking, *, name=None):

@@ -324,7 +324,8 @@ class ReconstructionDisplay:
         image_shape = _check_image_shape(image_shape, rows.shape[1])
         (seed,) = draw_seeds(random_state, 1)
         if corruption == "noise":
-            corrupted = _with_noise(noise, rows, level, seed)[:n_images]
+            corrupted = _with_noise(noise, rows, level, seed, dae.input_fill_)
+            corrupted = corrupted[:n_images]
             label = f"{noise.name} ({level:g})"
         else:
             corrupted = _with_holes(rows[:n_images], level, seed)
@@ -413,15 +414,19 @@ def _display_level(noise, corruption, level):
     return check_levels(level, 1, kind, "greedy", name="level")[0]
 
 
-def _with_noise(noise, X, level, seed):
-    """X corrupted by the fitted first-layer noise, as in training (in
-    float32); the entries it leaves alone and the missing ones are X's own."""
+def _with_noise(noise, X, level, seed, fill):
+    """X corrupted by the fitted first-layer noise, as the network sees it in
+    training (in float32): an input that masking drops takes the ``fill``
+    (``input_fill_``); the entries the noise leaves alone and the missing ones
+    are X's own."""
     x, observed = split_missing(torch.as_tensor(X, dtype=torch.float32))
     generator = torch.Generator().manual_seed(seed)
     corrupt = noise.function(0, "cpu")
     x_tilde, touched = corrupt(x, level, generator, observed=observed)
     x_tilde = x_tilde.numpy().astype(np.float64)
     touched = np.ones(X.shape, bool) if touched is None else touched.numpy()
+    if noise.drops:
+        x_tilde = np.where(touched, fill, x_tilde)
     return np.where(touched & ~np.isnan(X), x_tilde, X)
 
 

@@ -15,7 +15,7 @@ The graphs compute what ``transform`` computes on the CPU:
 
 - the transformer encodes through every layer, in the input's float dtype (the
   float32-trained weights are cast to float64 for float64 input), and a missing
-  entry (NaN) enters the encoder as 0;
+  entry (NaN) enters the encoder as its fitted ``input_fill_`` (0 by default);
 - the imputer standardizes, reconstructs in float64 (as it does in Python) and
   fills only the holes: observed entries pass through bit for bit.
 
@@ -209,10 +209,12 @@ def _decode(graph, h, autoencoder, weights, dtype):
     return h
 
 
-def _zero_holes(graph, x, missing, dtype):
-    return graph.node(
-        "Where", [missing, graph.constant("zero", np.zeros((), dtype)), x]
-    )
+def _fill_holes(graph, x, missing, fill, dtype):
+    """x with its ``missing`` entries replaced by the fitted ``input_fill_``
+    (one constant 0 for a zero fill)."""
+    fill = np.asarray(fill, dtype)
+    value = np.zeros((), dtype) if not fill.any() else fill
+    return graph.node("Where", [missing, graph.constant("fill", value), x])
 
 
 # -- DenoisingAutoencoderTransformer ---------------------------------------------
@@ -222,8 +224,9 @@ def _convert_transformer(scope, operator, container):
     dtype = _check_exportable(operator, container)
     graph = _Graph(scope, container)
     x = _input(graph, operator)
-    x = _zero_holes(graph, x, graph.node("IsNaN", [x]), dtype)
-    codes, _ = _encode(graph, x, operator.raw_operator, dtype)
+    dae = operator.raw_operator
+    x = _fill_holes(graph, x, graph.node("IsNaN", [x]), dae.input_fill_, dtype)
+    codes, _ = _encode(graph, x, dae, dtype)
     graph.node("Identity", [codes], output=operator.outputs[0].full_name)
 
 
@@ -251,14 +254,15 @@ def _missing_mask(graph, x, imputer, dtype):
 
 def _fills(graph, x, missing, imputer):
     """The reconstruction of the kept columns, in their units, in float64 (as
-    ``transform`` computes it): standardize, zero the holes, encode, decode."""
+    ``transform`` computes it): standardize, fill the holes, encode, decode."""
     kept = imputer.observed_features_
     mean, scale = imputer.mean_[kept], imputer.scale_[kept]
     x = graph.node("Sub", [graph.cast(x, np.float64), graph.constant("mean", mean)])
     safe_scale = np.where(scale > 0, scale, 1.0)
     x = graph.node("Div", [x, graph.constant("scale", safe_scale)])
-    x = _zero_holes(graph, x, missing, np.float64)
-    codes, weights = _encode(graph, x, imputer.autoencoder_, np.float64)
+    autoencoder = imputer.autoencoder_
+    x = _fill_holes(graph, x, missing, autoencoder.input_fill_, np.float64)
+    codes, weights = _encode(graph, x, autoencoder, np.float64)
     recon = _decode(graph, codes, imputer.autoencoder_, weights, np.float64)
     recon = graph.node("Mul", [recon, graph.constant("scale", scale)])
     return graph.node("Add", [recon, graph.constant("mean", mean)])

@@ -8,7 +8,7 @@ import torch
 
 from sk_dae._backprop import LayerBackprop
 from sk_dae._functions import ACTIVATIONS, LOSSES
-from sk_dae._loss import ReconstructionLoss
+from sk_dae._loss import ReconstructionLoss, consistency_loss
 from sk_dae._modules import DAELayer
 
 # (loss kind, decoder activation): each loss with the decoder it expects (the
@@ -177,3 +177,62 @@ def test_a_batch_with_no_observed_entry_weighs_nothing():
     observed = torch.zeros(4, 3, dtype=torch.bool)
     loss = ReconstructionLoss()(x + 1, x, "mse", None, observed)
     assert loss.item() == 0.0
+
+
+@pytest.mark.parametrize("tied", [False, True])
+@pytest.mark.parametrize("missing", [False, True])
+@pytest.mark.parametrize("kind", sorted(LOSSES))
+def test_a_learned_fill_gets_the_gradient_of_the_inputs_it_stood_in_for(
+    kind, missing, tied
+):
+    layer = DAELayer(
+        7,
+        5,
+        activation="tanh",
+        output_activation=LOSSES[kind].output,
+        tied_weights=tied,
+        fill="learned",
+    ).to(torch.float64)
+    layer.reset_parameters(torch.Generator().manual_seed(0))
+    layer.set_fill(torch.linspace(-0.5, 0.5, 7))
+    x_tilde, x, corrupted = _batch()
+    observed = None
+    if missing:
+        x_tilde, x, corrupted, observed = _holes(x, x_tilde, corrupted)
+    holes = corrupted  # masking noise: the dropped inputs, the missing ones too
+    layer.zero_grad(set_to_none=True)
+    filled = layer.fill_in(x_tilde, holes)
+    out = layer.decode(layer.encode(filled), logits=LOSSES[kind].on_logits)
+    want = ReconstructionLoss()(out, x, kind, corrupted, observed)
+    want.backward()
+    want_grads = {name: p.grad.clone() for name, p in layer.named_parameters()}
+    assert want_grads["fill"].abs().max() > 0
+    loss, _ = LayerBackprop(layer, kind)(filled.detach(), x, corrupted, observed, holes)
+    torch.testing.assert_close(loss, want.detach(), rtol=1e-12, atol=0)
+    for name, p in layer.named_parameters():
+        torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
+    # No hole in the batch: the fill takes no part, and gets no gradient.
+    LayerBackprop(layer, kind)(x, x, None, None, None)
+    torch.testing.assert_close(layer.fill.grad, torch.zeros_like(layer.fill))
+
+
+@pytest.mark.parametrize("tied", [False, True])
+@pytest.mark.parametrize("kind", sorted(LOSSES))
+def test_the_consistency_term_matches_autograd(kind, tied):
+    layer = _layer("sigmoid", LOSSES[kind].output, tied)
+    x_tilde, x, corrupted = _batch()
+    with torch.no_grad():
+        clean = layer.encode(x)
+    layer.zero_grad(set_to_none=True)
+    h = layer.encode(x_tilde)
+    out = layer.decode(h, logits=LOSSES[kind].on_logits)
+    want = ReconstructionLoss()(out, x, kind, corrupted)
+    want = want + consistency_loss(h, clean, 0.7)
+    want.backward()
+    want_grads = {name: p.grad.clone() for name, p in layer.named_parameters()}
+    loss, _ = LayerBackprop(layer, kind, consistency=0.7)(
+        x_tilde, x, corrupted, clean_codes=clean
+    )
+    torch.testing.assert_close(loss, want.detach(), rtol=1e-12, atol=0)
+    for name, p in layer.named_parameters():
+        torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)

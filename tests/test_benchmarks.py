@@ -220,11 +220,19 @@ def test_impute_inpainting_on_an_idx_folder(tmp_path):
 
 def test_robustness_smoke(tmp_path):
     out = _run("robustness.py", "--smoke", "--out", str(tmp_path))
-    assert "NaN-native" in out and "3x3 square" in out
+    assert "DAE(100), recipe" in out and "3x3 square" in out
+    assert "Share of the clean accuracy kept" in out
     report = json.loads((tmp_path / "digits" / "robustness.json").read_text())
-    conditions = {r["condition"] for r in report["results"]}
+    results = report["results"]
+    conditions = {r["condition"] for r in results}
     assert conditions == {"clean", "50% at random", "3x3 square", "4x4 square"}
-    assert all(0 <= r["accuracy"] <= 1 for r in report["results"])
+    assert all(0 <= r["accuracy"] <= 1 for r in results)
+    # Each DAE is fitted once per seed; the baselines once.
+    seeds = {(r["features"], r["seed"]) for r in results}
+    assert {s for f, s in seeds if f.startswith("DAE")} == {0, 1}
+    assert report["dae"]["input_fill"] == "learned"
+    clean = [r for r in results if r["condition"] == "clean"]
+    assert all(r["kept"] == 1.0 for r in clean)
     _assert_png(tmp_path / "digits" / "robustness.png")
 
 

@@ -140,6 +140,10 @@ def _identity_mask(X, level, generator):
         {"loss": "bce", "emphasis": "double"},
         {"tied_weights": True, "activation": "relu"},
         {"stacking": "joint", "loss": "bce", "tied_weights": True},
+        {"corruption": "block_mask", "image_shape": (8, 8), "input_fill": "learned"},
+        {"corruption": "block_mask", "image_shape": (8, 8), "stacking": "joint"},
+        {"input_fill": "mean", "emphasis": "double"},
+        {"input_fill": "learned", "stacking": "joint", "loss": "bce"},
     ],
     ids=lambda p: "-".join(f"{k}={getattr(v, '__name__', v)}" for k, v in p.items()),
 )
@@ -279,6 +283,24 @@ def test_missing_values_train_on_the_gpu_and_infer_as_on_the_cpu(corruption):
     dae.set_params(device="cpu")  # the same weights; holes handled on the CPU
     np.testing.assert_allclose(dae.transform(X_HOLED), codes, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(dae.score_samples(X_HOLED), scores, rtol=1e-4)
+
+
+@pytest.mark.parametrize("stacking", ["greedy", "joint"])
+def test_a_learned_fill_trains_on_the_gpu_and_fills_as_on_the_cpu(stacking):
+    dae = _dae(
+        device="cuda",
+        corruption="block_mask",
+        image_shape=(8, 8),
+        input_fill="learned",
+        stacking=stacking,
+        max_epochs=5,
+    ).fit(X_HOLED)
+    assert _on_gpu(dae)
+    start = np.nanmean(X_HOLED, axis=0)
+    assert np.abs(dae.input_fill_ - start).max() > 1e-3  # the fill trained
+    codes = dae.transform(X_HOLED)
+    dae.set_params(device="cpu")
+    np.testing.assert_allclose(dae.transform(X_HOLED), codes, rtol=1e-4, atol=1e-5)
 
 
 def test_the_imputer_on_the_gpu_fills_only_the_holes():

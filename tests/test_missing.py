@@ -1,7 +1,9 @@
-"""Missing values (NaN) in DenoisingAutoencoderTransformer: they enter as 0, are
-never targets, the noise respects them, and complete data is unaffected."""
+"""Missing values (NaN) in DenoisingAutoencoderTransformer: they enter as the input
+fill (0 by default), are never targets, the noise respects them, and complete
+data is unaffected."""
 
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -12,7 +14,13 @@ from sklearn.datasets import load_digits
 from sk_dae import DenoisingAutoencoderTransformer
 from sk_dae._loss import loss_weights
 from sk_dae._missing import empty_columns, empty_rows, has_missing, split_missing
-from sk_dae._noise import NOISE_FUNCTIONS, NoiseRNG, user_noise
+from sk_dae._noise import (
+    DROPPING_NOISES,
+    IMAGE_NOISES,
+    NOISE_FUNCTIONS,
+    NoiseRNG,
+    user_noise,
+)
 
 X_UNIT = load_digits().data / 16.0
 RNG = np.random.default_rng(0)
@@ -96,6 +104,8 @@ def test_training_on_holes_is_not_training_on_zeros():
 )
 def test_every_corruption_trains_on_holes(corruption, emphasis):
     dae = _dae(corruption=corruption, emphasis=emphasis, corruption_level=0.2)
+    if corruption in IMAGE_NOISES:
+        dae.set_params(image_shape=(8, 8))
     dae.fit(X_NAN)
     assert np.all(np.isfinite(dae.loss_curve_))
     assert dae.loss_curve_[-1] < dae.loss_curve_[0]
@@ -132,6 +142,7 @@ NOISES = {
         "salt_and_pepper"
     ](X, level, rng, observed, low=torch.full((20,), 1.0), high=torch.full((20,), 2.0)),
     "callable": user_noise(lambda X, level, generator: X + 1),
+    "block_mask": partial(NOISE_FUNCTIONS["block_mask"], image_shape=(4, 5)),
 }
 
 
@@ -141,7 +152,7 @@ def test_every_noise_leaves_holes_at_zero(name):
     x_tilde, corrupted = NOISES[name](x, 0.5, NoiseRNG(seed=0), observed=observed)
     assert torch.all(x_tilde[~observed] == 0)
     assert torch.all(x[~observed] == 0)  # the clean batch is untouched
-    if corrupted is not None and name != "mask":
+    if corrupted is not None and name not in DROPPING_NOISES:
         assert not torch.any(corrupted[~observed])
 
 

@@ -3,7 +3,9 @@ import pytest
 import torch
 
 from sk_dae._noise import (
+    Corruption,
     NoiseRNG,
+    block_mask_noise,
     gaussian_noise,
     mask_noise,
     salt_and_pepper_noise,
@@ -165,3 +167,75 @@ def test_a_failing_callable_on_a_device_gets_a_hint_about_the_generator():
     with pytest.raises(RuntimeError) as info:  # on the CPU, unchanged
         user_noise(host_noise)(torch.ones(4, 3), 0.3, torch.Generator())
     assert not hasattr(info.value, "__notes__")
+
+
+def _squares(corrupted, shape):
+    """Per row: whether its corrupted pixels form one filled square (of any
+    side, none included), and the square's side."""
+    out = []
+    for image in corrupted.view(-1, *shape[:2], *shape[2:]).numpy():
+        pixels = image if image.ndim == 2 else image.any(axis=2)
+        rows, cols = np.flatnonzero(pixels.any(1)), np.flatnonzero(pixels.any(0))
+        side = len(rows)
+        square = side == len(cols) and pixels.sum() == side * side
+        if side:
+            box = pixels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+            square = square and box.all()
+        if image.ndim == 3:  # a square takes every channel of its pixels
+            square = square and (image.all(axis=2) == pixels).all()
+        out.append((square, side))
+    return out
+
+
+@pytest.mark.parametrize("shape", [(12, 10), (6, 5, 3)])
+def test_block_mask_drops_one_square_or_iid_pixels_per_row(shape):
+    n_features = int(np.prod(shape))
+    X = _batch(n_rows=2000, n_features=n_features)
+    level = 0.4
+    X_tilde, corrupted = block_mask_noise(X, level, _gen(), image_shape=shape)
+    assert torch.equal(corrupted, X_tilde == 0)
+    assert torch.equal(X_tilde[~corrupted], X[~corrupted])
+    squares = _squares(corrupted, shape)
+    max_side = round(np.sqrt(level * shape[0] * shape[1]))
+    # About half of the rows lose one square, of every side from 0 to the
+    # side of a square of 40% of the image; the others about 40% of pixels
+    # at random, which almost never makes a square.
+    sides = [side for square, side in squares if square]
+    assert len(sides) / len(squares) == pytest.approx(0.5, abs=0.05)
+    assert set(sides) == set(range(max_side + 1))
+    iid = corrupted[torch.tensor([not square for square, _ in squares])]
+    assert iid.float().mean().item() == pytest.approx(level, abs=0.01)
+
+
+def test_block_mask_is_seeded_fresh_per_batch_and_keeps_holes_dropped():
+    X = _batch(n_rows=64, n_features=64)
+    a, _ = block_mask_noise(X, 0.5, _gen(3), image_shape=(8, 8))
+    b, _ = block_mask_noise(X, 0.5, _gen(3), image_shape=(8, 8))
+    rng = NoiseRNG(seed=3)
+    c, _ = block_mask_noise(X, 0.5, rng, image_shape=(8, 8))
+    d, _ = block_mask_noise(X, 0.5, rng, image_shape=(8, 8))
+    assert torch.equal(a, b)
+    assert not torch.equal(c, d)  # the next batch gets fresh noise
+    observed = torch.rand(X.shape, generator=_gen(4)) > 0.3
+    x = X.masked_fill(~observed, 0)
+    X_tilde, corrupted = block_mask_noise(x, 0.5, _gen(), observed, image_shape=(8, 8))
+    assert torch.equal(X_tilde[~observed], torch.zeros(int((~observed).sum())))
+    assert corrupted[~observed].all()  # a hole counts as dropped
+
+
+def test_block_mask_at_level_zero_drops_nothing():
+    X = _batch(n_rows=50, n_features=16)
+    X_tilde, corrupted = block_mask_noise(X, 0.0, _gen(), image_shape=(4, 4))
+    assert not corrupted.any()
+    assert torch.equal(X_tilde, X)
+
+
+def test_upper_layers_of_a_block_masked_stack_get_iid_masking():
+    corruption = Corruption("block_mask", [0.5, 0.3], image_shape=(8, 8))
+    assert corruption.drops
+    assert corruption.function(1) is mask_noise
+    X = _batch(n_rows=20, n_features=64)
+    _, corrupted = corruption.function(0)(X, 0.5, _gen())
+    assert any(square for square, _ in _squares(corrupted, (8, 8)))
+    again = Corruption(**corruption.to_dict())
+    assert again.image_shape == (8, 8) and again.levels == (0.5, 0.3)

@@ -13,6 +13,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
 from sk_dae._functions import ACTIVATIONS, LOSSES
+from sk_dae._modules import FILLS
 
 ort = pytest.importorskip("onnxruntime")  # the tests extra installs it
 skl2onnx = pytest.importorskip("skl2onnx")
@@ -81,15 +82,17 @@ def test_transform_matches_at_every_depth(depth, stacking):
     _assert_close(served, dae.transform(X), np.float32)
 
 
+@pytest.mark.parametrize("input_fill", sorted(FILLS))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_a_missing_value_enters_as_zero_as_in_transform(dtype):
-    dae = _dae(activation="relu").fit(X_UNIT)
+def test_a_missing_value_enters_as_the_fill_as_in_transform(dtype, input_fill):
+    dae = _dae(activation="relu", input_fill=input_fill).fit(X_UNIT)
     X = np.where(HOLES, np.nan, X_UNIT).astype(dtype)
-    X[0] = np.nan  # a row with nothing observed: the code of an all-zero row
+    X[0] = np.nan  # a row with nothing observed: the code of the fill itself
     served = _onnx_run(dae, X)[0]
     assert not np.isnan(served).any()
     _assert_close(served, dae.transform(X), dtype)
-    _assert_close(served[:1], dae.transform(np.zeros((1, 64), dtype)), dtype)
+    fill = dae.input_fill_.astype(dtype)[None]
+    _assert_close(served[:1], dae.transform(fill), dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
