@@ -17,6 +17,14 @@ ESTIMATORS = [
         batch_size=16,
         device="cpu",
     ),
+    DenoisingAutoencoderTransformer(
+        hidden_layer_sizes=(4,),
+        input_fill="learned",
+        consistency=1.0,
+        max_epochs=2,
+        batch_size=16,
+        device="cpu",
+    ),
     DenoisingAutoencoderImputer(
         hidden_layer_sizes=(4,), max_epochs=2, batch_size=16, device="cpu"
     ),
