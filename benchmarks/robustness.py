@@ -24,6 +24,12 @@ against the missing fraction).
     python benchmarks/robustness.py --dataset fashion-mnist --n-train 10000 \\
         --n-test 3000
     python benchmarks/robustness.py --smoke                      # seconds
+
+One part of the recipe changed, on one seed and one missing fraction:
+
+    python benchmarks/robustness.py --dataset fashion-mnist --n-train 10000 \\
+        --n-test 3000 --fractions 0.5 --seeds 0 --no-plain \\
+        --dae-params '{"consistency": 1.0}'
 """
 
 import argparse
@@ -117,6 +123,12 @@ def parse_args(argv=None):
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--max-epochs", type=int, help="override the DAE's epochs")
     parser.add_argument(
+        "--dae-params",
+        type=json.loads,
+        default={},
+        help="JSON of DAE parameters over the recipe, e.g. '{\"consistency\": 1}'",
+    )
+    parser.add_argument(
         "--no-plain", action="store_true", help="leave out the DAE without recipe"
     )
     parser.add_argument("--smoke", action="store_true", help="tiny settings")
@@ -128,11 +140,22 @@ def parse_args(argv=None):
     return args
 
 
-def extractors(args, settings):
-    """Name -> list of extractors (one per seed for the DAEs)."""
-    dae = dict(settings["dae"], device=args.device)
+def dae_params(args, settings):
+    """The recipe's DAE parameters, with the overrides of the command line."""
+    # JSON has no tuples; the estimator takes these two as tuples.
+    given = {
+        k: tuple(v) if k in ("emphasis", "image_shape") and v else v
+        for k, v in args.dae_params.items()
+    }
+    dae = {**settings["dae"], **given}
     if args.max_epochs is not None:
         dae["max_epochs"] = args.max_epochs
+    return dae
+
+
+def extractors(args, settings):
+    """Name -> list of extractors (one per seed for the DAEs)."""
+    dae = dict(dae_params(args, settings), device=args.device)
     width, units = settings["pca"], dae["hidden_layer_sizes"][-1]
     out = {
         "raw pixels + mean imputer": [SimpleImputer()],
@@ -313,12 +336,10 @@ def main(argv=None):
         "seed": args.seed,
         "dae_seeds": args.seeds,
         "settings": {k: v for k, v in settings.items() if k != "dae"},
-        "dae": {
-            k: list(v) if isinstance(v, tuple) else v
-            for k, v in settings["dae"].items()
-        },
+        "dae": dae_params(args, settings),
         "plain": PLAIN,
         "max_epochs_override": args.max_epochs,
+        "dae_params_override": args.dae_params,
         "total_s": total_s,
         "environment": env,
         "results": results,

@@ -109,9 +109,9 @@ class DenoisingAutoencoderTransformer(
     both pass NaN through; or fill with the column means), and it is never a
     reconstruction target: the training and validation losses and
     :meth:`score_samples` average over observed entries only. A row with no
-    observed entry trains nothing, gets the code of an all-zero row, and
-    scores NaN. A column with no observed entry in ``fit``'s X is learned from nothing
-    (a warning says so).
+    observed entry trains nothing, gets the code of a row of fill values
+    (``input_fill_``), and scores NaN. A column with no observed entry in
+    ``fit``'s X is learned from nothing (a warning says so).
 
     A call that raises (in ``fit``, ``partial_fit`` or any other method)
     leaves a fitted model exactly as it was: every training call builds a new
@@ -196,7 +196,9 @@ class DenoisingAutoencoderTransformer(
         ``alpha`` on the loss of the corrupted components and ``beta`` on the
         others. ``"full"`` is (1, 0), ``"double"`` is (1, 0.5). None weighs all
         components alike. Needs a corruption that touches a subset of the inputs
-        (not ``"gaussian"``).
+        (not ``"gaussian"``). ``(0, 1)`` is the opposite of ``"full"``: the
+        loss counts only the inputs the network saw, which kept clean
+        accuracy in the README's recipe for holed images.
 
     stacking : {"greedy", "joint"}, default="greedy"
         How a stack of several layers is trained. ``"greedy"``: layer-wise
@@ -877,9 +879,9 @@ class DenoisingAutoencoderTransformer(
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data; missing entries (NaN) enter as 0. With ``loss="bce"``,
-            values slightly outside [0, 1] (test rows of a scaler fitted on
-            training rows) are accepted.
+            Input data; missing entries (NaN) enter as ``input_fill_``. With
+            ``loss="bce"``, values slightly outside [0, 1] (test rows of a
+            scaler fitted on training rows) are accepted.
 
         Returns
         -------

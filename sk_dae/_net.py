@@ -255,7 +255,8 @@ class DenoisingAutoencoderNet(NeuralNet):
             codes[rows] = encoder.encode(encoder.fill_in(x, holes))
 
         each_batch(data, encode, chooser("infer", self.device))
-        return RowData(codes, self.device, missing=False)  # holes entered as 0
+        # The holes entered filled: the codes have none.
+        return RowData(codes, self.device, missing=False)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)

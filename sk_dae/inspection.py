@@ -294,7 +294,8 @@ class ReconstructionDisplay:
         corruption : {"noise", "missing"}, default="noise"
             ``"noise"``: the estimator's own corruption, as in training (that of
             its first layer). ``"missing"``: a random fraction of the entries
-            made missing (NaN), which enter the encoder as 0.
+            made missing (NaN), which enter the encoder as its
+            ``input_fill_``.
         level : float, default=None
             The noise level, or the fraction of missing entries. By default
             the estimator's ``corruption_level`` (of its first layer), except

@@ -219,7 +219,10 @@ def test_impute_inpainting_on_an_idx_folder(tmp_path):
 
 
 def test_robustness_smoke(tmp_path):
-    out = _run("robustness.py", "--smoke", "--out", str(tmp_path))
+    override = '{"consistency": 0.5, "emphasis": [1.0, 1.0]}'
+    out = _run(
+        "robustness.py", "--smoke", "--dae-params", override, "--out", str(tmp_path)
+    )
     assert "DAE(100), recipe" in out and "3x3 square" in out
     assert "Share of the clean accuracy kept" in out
     report = json.loads((tmp_path / "digits" / "robustness.json").read_text())
@@ -230,7 +233,11 @@ def test_robustness_smoke(tmp_path):
     # Each DAE is fitted once per seed; the baselines once.
     seeds = {(r["features"], r["seed"]) for r in results}
     assert {s for f, s in seeds if f.startswith("DAE")} == {0, 1}
+    # The recipe, with the overrides of the command line.
     assert report["dae"]["input_fill"] == "learned"
+    assert report["dae"]["consistency"] == 0.5
+    assert report["dae"]["emphasis"] == [1.0, 1.0]
+    assert report["dae"]["max_epochs"] == 2
     clean = [r for r in results if r["condition"] == "clean"]
     assert all(r["kept"] == 1.0 for r in clean)
     _assert_png(tmp_path / "digits" / "robustness.png")
