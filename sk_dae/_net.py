@@ -217,6 +217,9 @@ class DenoisingAutoencoderNet(NeuralNet):
         self.level_ = level
         self.missing_ = missing
         self.drops_ = drops
+        # Whether the stage fills its input's holes with anything but 0
+        # (looked up once: a module's attribute costs 2 us a batch).
+        self.fills_ = self.module_.layers[layer or 0].fill is not None
         bottom = layer is None or layer == 0
         self.loss_kind_ = self.input_loss if bottom else "mse"
         self.train_split = None if valid is None else predefined_split(valid)
@@ -294,7 +297,7 @@ class DenoisingAutoencoderNet(NeuralNet):
         which enter the encoder as the stage's bottom layer fills them (None:
         none, or a zero fill, which needs no mask)."""
         x_tilde, corrupted = self.corrupt_(x, self.level_, generator, observed=observed)
-        if self.module_.layers[self.layer_ or 0].fill is None:
+        if not self.fills_:
             return x_tilde, corrupted, None
         if self.drops_:  # what it touched, the missing entries included
             return x_tilde, corrupted, corrupted
@@ -398,7 +401,8 @@ class DenoisingAutoencoderNet(NeuralNet):
         x, observed = self.observed_part(batch)
         if self.backprop_ is not None:
             x_tilde, corrupted, holes = self.corrupt(x, observed, self.noise_generator_)
-            x_tilde = self.backprop_.layer.fill_in(x_tilde, holes)
+            if holes is not None:
+                x_tilde = self.backprop_.layer.fill_in(x_tilde, holes)
             clean = self.clean_codes(x, observed)
             return self.backprop_(x_tilde, x, corrupted, observed, holes, clean)
         loss, z = self.denoising_loss(x, observed, self.noise_generator_, True)
