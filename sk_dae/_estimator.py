@@ -163,8 +163,8 @@ class DenoisingAutoencoderTransformer(
         The shape of the image each row of X holds, ``(height, width)`` or
         ``(height, width, channels)``, its values in C order (channels last,
         as ``images.reshape(n_images, -1)`` lays them out). Needed by
-        ``corruption="block_mask"``; ignored otherwise. Its product must be
-        the number of features.
+        ``corruption="block_mask"`` and unused by the other corruptions; when
+        given, its product must be the number of features.
 
     input_fill : {"zero", "mean", "learned"}, default="zero"
         What an input the encoder does not see (a missing entry, or one
