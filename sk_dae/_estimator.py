@@ -23,7 +23,7 @@ from ._data import RowData, each_batch
 from ._device import resolve_device, resolve_loaded_device
 from ._functions import ACTIVATIONS, LOSSES
 from ._loss import EMPHASIS_PRESETS, row_losses
-from ._missing import column_means, empty_rows
+from ._missing import column_means, empty_rows, holes_of
 from ._modules import FILLS, StackedDenoisingAutoencoder
 from ._net import DenoisingAutoencoderNet
 from ._noise import NOISE_FUNCTIONS, Corruption
@@ -68,11 +68,6 @@ def _public_weights(net):
         activations,
         as_array(torch.as_tensor(fill)),
     )
-
-
-def _holes(observed):
-    """The mask of the missing entries, from that of the observed ones."""
-    return None if observed is None else ~observed
 
 
 def _compute_dtype(dtype, device):
@@ -891,7 +886,7 @@ class DenoisingAutoencoderTransformer(
         X = self._validate_transform_input(X)
         return self._map_batches(
             X,
-            lambda module, x, observed: module.encode(x, holes=_holes(observed)),
+            lambda module, x, observed: module.encode(x, holes=holes_of(observed)),
             (self._n_features_out,),
             "transform",
         )
@@ -951,7 +946,7 @@ class DenoisingAutoencoderTransformer(
             check_unit_interval(X, "score_samples")
 
         def neg_loss(module, x, observed):
-            z = module.reconstruct(x, logits=loss.on_logits, holes=_holes(observed))
+            z = module.reconstruct(x, logits=loss.on_logits, holes=holes_of(observed))
             return -row_losses(loss, z, x, observed)
 
         return self._map_batches(X, neg_loss, (), "score_samples", empty_rows(X))

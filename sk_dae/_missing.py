@@ -30,6 +30,12 @@ def split_missing(batch):
     return batch.nan_to_num(nan=0.0), observed
 
 
+def holes_of(observed):
+    """The mask of the missing entries (None: none), from that of the observed
+    ones: what the encoder's input fill replaces."""
+    return None if observed is None else ~observed
+
+
 def empty_columns(X):
     """Indices of the columns of X with no observed (non-NaN) entry."""
     return _empty_lines(X, axis=0)

@@ -33,7 +33,7 @@ from ._data import BatchIterator, RowData, each_batch
 from ._functions import ACTIVATIONS, LOSSES
 from ._history import RowHistory
 from ._loss import ReconstructionLoss, consistency_loss
-from ._missing import split_missing
+from ._missing import holes_of, split_missing
 from ._noise import NoiseRNG
 from ._threads import chooser
 
@@ -254,8 +254,7 @@ class DenoisingAutoencoderNet(NeuralNet):
         )
 
         def encode(rows, x, observed):
-            holes = None if observed is None else ~observed
-            codes[rows] = encoder.encode(encoder.fill_in(x, holes))
+            codes[rows] = encoder.encode(encoder.fill_in(x, holes_of(observed)))
 
         each_batch(data, encode, chooser("infer", self.device))
         # The holes entered filled: the codes have none.
@@ -301,16 +300,15 @@ class DenoisingAutoencoderNet(NeuralNet):
             return x_tilde, corrupted, None
         if self.drops_:  # what it touched, the missing entries included
             return x_tilde, corrupted, corrupted
-        return x_tilde, corrupted, None if observed is None else ~observed
+        return x_tilde, corrupted, holes_of(observed)
 
     def clean_codes(self, x, observed):
         """The stage's codes of the clean batch, which the consistency term
         pulls the codes of the corrupted batch towards; None without it."""
         if not self.consistency:
             return None
-        holes = None if observed is None else ~observed
         with torch.no_grad():
-            return self.module_.stage_codes(x, self.layer_, holes)
+            return self.module_.stage_codes(x, self.layer_, holes_of(observed))
 
     def denoising_loss(self, x, observed, generator, training):
         """Corrupt the clean batch ``x``, reconstruct it, and score it (autograd):
@@ -432,10 +430,9 @@ class DenoisingAutoencoderNet(NeuralNet):
         self.check_is_fitted()
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
         x, observed = split_missing(x)
-        holes = None if bool(observed.all()) else ~observed
         with torch.set_grad_enabled(training):
             self.module_.train(training)
-            return self.infer(x, holes=holes)
+            return self.infer(x, holes=holes_of(observed))
 
     def get_loss(
         self, y_pred, y_true, X=None, training=False, corrupted=None, observed=None
