@@ -78,6 +78,7 @@ class RowData:
         self.dtype = dtype
         self.n_features = X.shape[1]
         self._index = None  # rows of a subset, see ``subset``
+        self._targets = None  # held-out entries to score, see ``with_targets``
         self.missing = has_missing(X) if missing is None else missing
         if sp.issparse(X):
             self._X = sp.csr_matrix(X, dtype=_NUMPY_DTYPES[dtype])
@@ -104,7 +105,29 @@ class RowData:
         validation split costs no copy of the data."""
         view = copy.copy(self)
         view._index = index.to(self.storage_device)
+        if self._targets is not None:
+            view._targets = self._targets.subset(index)
         return view
+
+    def with_targets(self, targets):
+        """These rows as inputs, scored against ``targets`` rather than
+        themselves: a float32 array shaped as the rows, NaN wherever an entry
+        is no target (a validation set of held-out entries, see
+        :func:`sk_dae._missing.hold_out_entries`)."""
+        view = copy.copy(self)
+        view._targets = RowData(targets, self.device, missing=True)
+        if self._index is not None:
+            view._targets = view._targets.subset(self._index)
+        return view
+
+    @property
+    def has_targets(self):
+        return self._targets is not None
+
+    def target_rows(self, index, batch):
+        """The targets of the rows at ``index``, whose inputs are ``batch``:
+        the batch itself, unless the rows have targets of their own."""
+        return batch if self._targets is None else self._targets.rows(index)
 
     @property
     def storage_device(self):
@@ -199,7 +222,8 @@ class BatchIterator:
 
     Each batch is a pair ``(X, y)`` as skorch's are, of one (B, n_features)
     tensor twice: the clean input is also the target (so skorch's scoring
-    callbacks find a target to score against).
+    callbacks find a target to score against). Rows with targets of their own
+    (:meth:`RowData.with_targets`) give those as ``y``.
     """
 
     def __init__(self, data, batch_size, shuffle=False, generator=None):
@@ -218,9 +242,11 @@ class BatchIterator:
             # One transfer of the permutation per pass, not one per batch.
             order = order.to(self.data.storage_device)
             for start in range(0, n_rows, size):
-                batch = self.data.rows(order[start : start + size])
-                yield batch, batch
+                index = order[start : start + size]
+                batch = self.data.rows(index)
+                yield batch, self.data.target_rows(index, batch)
         else:
             for start in range(0, n_rows, size):
-                batch = self.data.rows(slice(start, start + size))
-                yield batch, batch
+                index = slice(start, start + size)
+                batch = self.data.rows(index)
+                yield batch, self.data.target_rows(index, batch)

@@ -23,7 +23,7 @@ from ._data import RowData, each_batch
 from ._device import resolve_device, resolve_loaded_device
 from ._functions import ACTIVATIONS, LOSSES
 from ._loss import EMPHASIS_PRESETS, row_losses
-from ._missing import column_means, empty_rows, holes_of
+from ._missing import column_means, empty_rows, hold_out_entries, holes_of
 from ._modules import FILLS, StackedDenoisingAutoencoder
 from ._net import DenoisingAutoencoderNet
 from ._noise import NOISE_FUNCTIONS, Corruption
@@ -32,6 +32,7 @@ from ._state import net_state, restore_net, unchanged_on_error
 from ._threads import chooser, keeps_callers_threads
 from ._validation import (
     check_emphasis,
+    check_entry_validation,
     check_finite_output,
     check_float32_range,
     check_image_shape,
@@ -249,15 +250,26 @@ class DenoisingAutoencoderTransformer(
         numpy or torch generator is read or advanced.
 
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training rows (chosen by
-        ``random_state``, the same rows at every call), stop when the
-        validation denoising loss has not improved by more than ``tol`` for
-        ``n_iter_no_change`` epochs, and restore the weights of the best epoch.
-        For a greedy stack this applies to each layer in turn, on the codes of
-        the held-out rows. ``fit`` only.
+        Hold out part of the training data (see ``validation``; chosen by
+        ``random_state``, the same at every call), stop when the validation
+        loss has not improved by more than ``tol`` for ``n_iter_no_change``
+        epochs, and restore the weights of the best epoch. ``fit`` only.
 
     validation_fraction : float, default=0.1
-        Share of the training rows held out for early stopping, in (0, 1).
+        Share of the training rows (or of the observed entries) held out for
+        early stopping, in (0, 1).
+
+    validation : {"rows", "entries"}, default="rows"
+        What early stopping holds out.
+
+        - ``"rows"``: whole rows; the validation loss is their denoising loss,
+          with the same noise at every epoch. For a greedy stack this applies
+          to each layer in turn, on the codes of the held-out rows.
+        - ``"entries"``: a share of the observed entries of every row, which
+          training never sees (they are missing to it); the validation loss is
+          the loss of their reconstruction from the rest of their row, without
+          noise: how well the model fills a hole. Every row still trains, so
+          it suits small data. Dense X only, and a joint stack (or one layer).
 
     n_iter_no_change : int, default=10
         Epochs without improvement before early stopping ends training.
@@ -391,6 +403,7 @@ class DenoisingAutoencoderTransformer(
         "random_state": ["random_state"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation": [StrOptions({"rows", "entries"})],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
@@ -419,6 +432,7 @@ class DenoisingAutoencoderTransformer(
         random_state=None,
         early_stopping=False,
         validation_fraction=0.1,
+        validation="rows",
         n_iter_no_change=10,
         tol=1e-4,
         warm_start=False,
@@ -443,6 +457,7 @@ class DenoisingAutoencoderTransformer(
         self.random_state = random_state
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.validation = validation
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.warm_start = warm_start
@@ -542,6 +557,8 @@ class DenoisingAutoencoderTransformer(
         self._levels()  # the cross-parameter checks, before any training
         check_emphasis(self.emphasis, self.corruption)
         check_image_shape(self.image_shape, X.shape[1], self.corruption)
+        if whole and self.early_stopping and self.validation == "entries":
+            check_entry_validation(X, self.stacking, len(self._levels()))
         return X
 
     def _levels(self):
@@ -660,7 +677,7 @@ class DenoisingAutoencoderTransformer(
 
     def _train(self, net, X, epochs, validate):
         """Run ``epochs`` epochs of every stage; warn if training stopped short."""
-        train, valid = self._split(RowData(X, net.device), validate)
+        train, valid = self._split(X, net.device, validate)
         outcome, layer = net.fit_stages(
             train,
             levels=list(self.corruption_.levels),
@@ -673,8 +690,12 @@ class DenoisingAutoencoderTransformer(
         if outcome in (Outcome.DIVERGED, Outcome.INTERRUPTED):
             self._warn_stopped(outcome, net, layer)
 
-    def _split(self, data, validate):
-        """(train, valid) rows; the same split at every call for the same data."""
+    def _split(self, X, device, validate):
+        """(train, valid) RowData; the same split at every call for the same
+        data."""
+        if validate and self.validation == "entries":
+            return self._split_entries(X, device)
+        data = RowData(X, device)
         if not validate:
             return data, None
         n_valid = max(1, round(self.validation_fraction * len(data)))
@@ -687,6 +708,21 @@ class DenoisingAutoencoderTransformer(
         generator = torch.Generator().manual_seed(self._spec["split_seed"])
         order = torch.randperm(len(data), generator=generator)
         return data.subset(order[n_valid:]), data.subset(order[:n_valid])
+
+    def _split_entries(self, X, device):
+        """Every row, without its held-out entries, to train on; the same rows
+        scored on those entries to validate."""
+        X_train, targets = hold_out_entries(
+            X, self.validation_fraction, self._spec["split_seed"]
+        )
+        if np.isnan(targets).all():
+            raise ValueError(
+                "early_stopping with validation='entries' held out none of the "
+                f"{int((~np.isnan(X)).sum())} observed entries of X. Use more "
+                "data, a larger validation_fraction, or validation='rows'."
+            )
+        train = RowData(X_train, device, missing=True)
+        return train, train.with_targets(targets)
 
     def _corrupter(self, layer, data):
         """The corruption of the stage of ``layer``, which trains on ``data``;

@@ -69,3 +69,25 @@ def column_means(X):
         sums = np.nansum(X, axis=0, dtype=np.float64)
         means = sums / np.maximum(counts, 1)
     return np.nan_to_num(np.asarray(means, dtype=np.float32), nan=0.0)
+
+
+def hold_out_entries(X, fraction, seed):
+    """Hide a random ``fraction`` of the observed entries of dense X.
+
+    Returns ``(X_train, targets)``, two float32 arrays shaped as X: X with the
+    held-out entries set to NaN, and NaN everywhere but at the held-out
+    entries, which keep their values. Every row keeps at least one observed
+    entry in ``X_train`` (a row that would lose all gets one back), so that no
+    training row is emptied. ``seed`` seeds a private generator.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    observed = ~np.isnan(X)
+    rng = np.random.default_rng(seed)
+    held = observed & (rng.random(X.shape) < fraction)
+    emptied = np.flatnonzero((held == observed).all(axis=1) & observed.any(axis=1))
+    if emptied.size:  # give each such row back one of its entries, at random
+        scores = rng.random((emptied.size, X.shape[1])) * held[emptied]
+        held[emptied, scores.argmax(axis=1)] = False
+    X_train = np.where(held, np.float32(np.nan), X)
+    targets = np.where(held, X, np.float32(np.nan))
+    return X_train, targets

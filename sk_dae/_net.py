@@ -223,6 +223,8 @@ class DenoisingAutoencoderNet(NeuralNet):
         bottom = layer is None or layer == 0
         self.loss_kind_ = self.input_loss if bottom else "mse"
         self.train_split = None if valid is None else predefined_split(valid)
+        # Validation rows with targets of their own are held-out entries.
+        self.held_out_ = valid is not None and valid.has_targets
         self.backprop_ = self._layer_backprop(layer) if corrupt else None
         # Gradients left by the last stage must not reach Adam in this one.
         self.module_.zero_grad(set_to_none=True)
@@ -420,9 +422,26 @@ class DenoisingAutoencoderNet(NeuralNet):
 
     def _validation_loss_and_output(self, batch):
         self.module_.eval()
+        if self.held_out_:
+            return self._held_out_loss(batch)
         x, observed = self.observed_part(batch)
         with torch.no_grad():
             return self.denoising_loss(x, observed, self.valid_generator_, False)
+
+    def _held_out_loss(self, batch):
+        """The loss on held-out entries (``(X, y)``: y is NaN but where X
+        lacks an entry that was held out): the rows as they are, without
+        noise, reconstructed and scored on those entries only, as an imputer
+        would be."""
+        x, observed = split_missing(batch[0])
+        target, held = split_missing(batch[1])
+        holes = holes_of(observed) if self.fills_ else None
+        logits = LOSSES[self.loss_kind_].on_logits
+        with torch.no_grad():
+            z = self.module_.reconstruct(
+                x, layer=self.layer_, logits=logits, holes=holes
+            )
+            return self.get_loss(z, target, training=False, observed=held), z
 
     def evaluation_step(self, batch, training=False):
         # forward and predict: the clean rows' reconstructions, their missing

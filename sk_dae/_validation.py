@@ -82,6 +82,23 @@ def check_observed(X, whole):
         )
 
 
+def check_entry_validation(X, stacking, n_layers):
+    """Early stopping on held-out entries scores the reconstruction of the
+    input: it needs dense X, and a stage that reconstructs the input."""
+    if sp.issparse(X):
+        raise ValueError(
+            "early_stopping with validation='entries' holds out entries of a "
+            "dense X; X is sparse. Use validation='rows', or X.toarray()."
+        )
+    if stacking == "greedy" and n_layers > 1:
+        raise ValueError(
+            "early_stopping with validation='entries' scores the reconstruction "
+            "of the input, which the upper stages of a greedy stack do not "
+            f"train ({n_layers} layers). Use stacking='joint', or "
+            "validation='rows'."
+        )
+
+
 def check_finite_output(out, method, nan_rows=()):
     """Finite input can still overflow float32 arithmetic; never return inf/NaN
     (but where ``nan_rows``, the rows with no observed entry, say so)."""
