@@ -12,8 +12,12 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from skorch.callbacks import LRScheduler
+from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._estimator import DenoisingAutoencoderTransformer
+from ._missing import hold_out_entries
+from ._random import draw_seeds
 from ._state import unchanged_on_error
 from ._threads import keeps_callers_threads
 
@@ -23,6 +27,7 @@ _AUTOENCODER_PARAMS = (
     "hidden_layer_sizes",
     "corruption",
     "corruption_level",
+    "input_fill",
     "emphasis",
     "stacking",
     "activation",
@@ -40,12 +45,6 @@ _AUTOENCODER_PARAMS = (
     "verbose",
 )
 
-# early_stopping="auto" holds out rows for validation from this many rows on (as
-# HistGradientBoosting's does): below it, a tenth of the rows judges epochs too
-# noisily. On digits (1,797 rows) stopping early cost 8% of RMSE at 30% missing
-# (0.673 against 0.623 after all 300 epochs; benchmarks/impute.py).
-_AUTO_EARLY_STOPPING_ROWS = 10_000
-
 
 def _is_nan(value):
     return bool(isinstance(value, Real) and np.isnan(value))
@@ -57,11 +56,21 @@ def _is_auto(value):
 
 
 def _auto_batch_size(n_samples):
-    """64 rows, or a 200th of the rows up to 512: about 200 steps per epoch on
-    large data. On benchmarks/impute.py's synthetic table (20 columns, 30%
-    missing, 2-core CPU), at 10^5 rows batch 512 took 70 s where 64 took 168 s,
-    at the same RMSE (0.316); at 10^4 rows batch 256 lost 7% of RMSE to 64."""
-    return min(max(64, n_samples // 200), 512)
+    """64 rows, or a 40th of the rows up to 512: a batch grows with the data
+    once the data have 2,560 rows (benchmarks/impute.py's synthetic table, 2-core
+    CPU: at 10^4 rows, batches of 250 took 4.2 s to an RMSE of 0.384, batches
+    of 64 6.0 s to 0.368 over about as many epochs)."""
+    return min(max(64, n_samples // 40), 512)
+
+
+def _auto_epochs(n_samples):
+    """150 epochs at 1,000 rows, more for fewer rows (at most 300) and fewer for
+    more, as ``150 * (1000 / n) ** 0.35``: about 290 at 150 rows, 67 at 10^4,
+    30 at 10^5. A larger table gives more steps per epoch; measured on the
+    README's five tables and the synthetic table (benchmarks/impute.py), this
+    matched the RMSE of 300 fixed epochs at a constant rate in half the steps
+    or less."""
+    return max(1, min(300, round(150 * (1000 / n_samples) ** 0.35)))
 
 
 def _auto_layers(n_features):
@@ -76,10 +85,16 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
     The columns are standardized on their observed values; a
     :class:`DenoisingAutoencoderTransformer` then learns to rebuild rows from a
     copy with further entries masked, its loss counting observed entries only
-    (a missing entry enters the network as 0, the column's mean). ``transform``
-    reconstructs each row that has a hole and fills the holes with the
-    reconstruction, back in the column's units. Observed entries come back
-    unchanged, bit for bit. Fitted once, it imputes new rows (it is inductive).
+    (a missing entry enters the network as ``input_fill`` says; by default 0,
+    the column's mean). ``transform`` reconstructs each row that has a hole and
+    fills the holes with the reconstruction, back in the column's units.
+    Observed entries come back unchanged, bit for bit. Fitted once, it imputes
+    new rows (it is inductive).
+
+    With ``sample_posterior=True`` it draws imputations instead (multiple
+    imputation): each hole gets its reconstruction plus Gaussian noise of the
+    column's error of imputation, which ``fit`` measures on observed entries it
+    holds out (``residual_scale_``). ``sample`` returns several draws at once.
 
     Parameters
     ----------
@@ -99,19 +114,50 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
         Hidden widths of the autoencoder. ``"auto"``: three layers of
         ``max(2 * n_features, 64)`` units (at most 1,024), trained jointly.
 
-    corruption, corruption_level, emphasis, stacking, activation, tied_weights, \
-max_epochs, lr, device, random_state, validation_fraction, \
-n_iter_no_change, tol, callbacks, verbose
+    corruption, corruption_level, input_fill, emphasis, stacking, activation, \
+tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
         As in :class:`DenoisingAutoencoderTransformer` (defaults: masking noise
-        at 0.3, joint stacking, ReLU, 300 epochs).
+        at 0.3, holes entering as 0, joint stacking, ReLU).
+
+    max_epochs : "auto" or int, default="auto"
+        Epochs of training. ``"auto"``: ``150 * (1000 / n_samples) ** 0.35``,
+        at most 300: about 290 at 150 rows, 150 at 1,000, 67 at 10,000 and 30
+        at 100,000 rows (a larger table takes more steps per epoch).
 
     batch_size : "auto" or int, default="auto"
-        Rows per mini-batch; ``"auto"``: 64, or a 200th of the rows up to 512
-        on larger data (about 200 steps per epoch).
+        Rows per mini-batch; ``"auto"``: 64, or a 40th of the rows up to 512.
 
-    early_stopping : "auto" or bool, default="auto"
-        As in :class:`DenoisingAutoencoderTransformer`; ``"auto"`` stops early
-        when X has at least 10,000 rows.
+    lr : float, default=5e-3
+        Adam's initial learning rate.
+
+    lr_schedule : {"cosine", "constant"}, default="cosine"
+        ``"cosine"`` anneals the learning rate from ``lr`` towards 0 over the
+        ``max_epochs`` epochs (``torch.optim.lr_scheduler.CosineAnnealingLR``,
+        through a skorch ``LRScheduler`` callback added after ``callbacks``);
+        ``"constant"`` keeps ``lr``.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the observed entries of every row
+        (training never sees them), stop when the error of their imputation
+        has not improved by more than ``tol`` for ``n_iter_no_change`` epochs,
+        and restore the best epoch's weights (the transformer's
+        ``validation="entries"``). It works at any number of rows, but the
+        held-out entries are lost to training: on the benchmark's tables it
+        cost 5-7% of RMSE against training for the whole ``max_epochs``.
+
+    validation_fraction : float, default=0.1
+        Share of the observed entries held out, for ``early_stopping`` and
+        for measuring ``residual_scale_`` with ``sample_posterior``.
+
+    sample_posterior : bool, default=False
+        If True, ``fit`` holds out ``validation_fraction`` of the observed
+        entries and measures each column's error of imputation on them
+        (``residual_scale_``); ``transform`` then returns a draw rather than
+        the reconstruction: each hole gets its reconstruction plus Gaussian
+        noise of its column's ``residual_scale_``. The draw is seeded by
+        ``random_state`` (the same at every call; :meth:`sample` draws
+        several). The held-out entries are lost to training, so the
+        reconstructions are somewhat less accurate than without.
 
     Attributes
     ----------
@@ -131,6 +177,13 @@ n_iter_no_change, tol, callbacks, verbose
 
     indicator_ : MissingIndicator or None
         The indicator of ``add_indicator``.
+
+    residual_scale_ : ndarray of shape (n_features_in_,) or None
+        With ``sample_posterior``: each column's root mean squared error of
+        imputation on the held-out entries, in the column's units (the
+        standard deviation of the noise of a draw; the error over all
+        held-out entries for a column with fewer than 5 of them, 0 for an
+        empty column). None otherwise.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -160,6 +213,14 @@ n_iter_no_change, tol, callbacks, verbose
     ((4, 2), False)
     >>> filled[0].tolist()  # observed entries are kept as they are
     [1.0, 2.0]
+
+    Multiple imputation: five draws of the holes, seeded.
+
+    >>> drawing = DenoisingAutoencoderImputer(
+    ...     sample_posterior=True, max_epochs=5, random_state=0
+    ... ).fit(X)
+    >>> drawing.sample(X, n_draws=5, random_state=0).shape
+    (5, 4, 2)
     """
 
     _parameter_constraints: dict = {
@@ -175,7 +236,12 @@ n_iter_no_change, tol, callbacks, verbose
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "max_epochs": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "lr_schedule": [StrOptions({"cosine", "constant"})],
+        "sample_posterior": ["boolean"],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -191,19 +257,22 @@ n_iter_no_change, tol, callbacks, verbose
         hidden_layer_sizes="auto",
         corruption="mask",
         corruption_level=0.3,
+        input_fill="zero",
         emphasis=None,
         stacking="joint",
         activation="relu",
         tied_weights=False,
-        max_epochs=300,
+        max_epochs="auto",
         batch_size="auto",
-        lr=1e-3,
+        lr=5e-3,
+        lr_schedule="cosine",
         device="auto",
         random_state=None,
-        early_stopping="auto",
+        early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        sample_posterior=False,
         callbacks=None,
         verbose=0,
     ):
@@ -213,6 +282,7 @@ n_iter_no_change, tol, callbacks, verbose
         self.hidden_layer_sizes = hidden_layer_sizes
         self.corruption = corruption
         self.corruption_level = corruption_level
+        self.input_fill = input_fill
         self.emphasis = emphasis
         self.stacking = stacking
         self.activation = activation
@@ -220,12 +290,14 @@ n_iter_no_change, tol, callbacks, verbose
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.device = device
         self.random_state = random_state
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.sample_posterior = sample_posterior
         self.callbacks = callbacks
         self.verbose = verbose
 
@@ -274,9 +346,18 @@ n_iter_no_change, tol, callbacks, verbose
             self.indicator_ = None
             if self.add_indicator:
                 self.indicator_ = MissingIndicator(error_on_new=False).fit(X)
+            self._draw_seed, split_seed = draw_seeds(self.random_state, 2)
             params = self._autoencoder_params(X)
-            autoencoder = DenoisingAutoencoderTransformer(**params)
-            self.autoencoder_ = autoencoder.fit(self._standardized(X))
+            X_train, held_out = self._standardized(X), None
+            if self.sample_posterior:
+                X_train, held_out = self._hold_out(X_train, split_seed)
+            autoencoder = DenoisingAutoencoderTransformer(**params).fit(X_train)
+            self.residual_scale_ = None
+            if held_out is not None:
+                self.residual_scale_ = self._residual_scale(
+                    autoencoder, X_train, held_out
+                )
+            self.autoencoder_ = autoencoder
         return self
 
     def _autoencoder_params(self, X):
@@ -286,8 +367,14 @@ n_iter_no_change, tol, callbacks, verbose
             params["hidden_layer_sizes"] = _auto_layers(n_kept)
         if _is_auto(params["batch_size"]):
             params["batch_size"] = _auto_batch_size(len(X))
-        if _is_auto(params["early_stopping"]):
-            params["early_stopping"] = len(X) >= _AUTO_EARLY_STOPPING_ROWS
+        if _is_auto(params["max_epochs"]):
+            params["max_epochs"] = _auto_epochs(len(X))
+        # Early stopping judges imputations: of held-out entries, not rows.
+        params["validation"] = "entries"
+        if self.lr_schedule == "cosine":
+            schedule = LRScheduler(CosineAnnealingLR, T_max=params["max_epochs"])
+            callbacks = list(params["callbacks"] or [])
+            params["callbacks"] = [*callbacks, ("cosine_lr", schedule)]
         return params
 
     def _standardized(self, X):
@@ -295,9 +382,44 @@ n_iter_no_change, tol, callbacks, verbose
         scale = self.scale_[kept]
         return (X[:, kept] - self.mean_[kept]) / np.where(scale > 0, scale, 1.0)
 
+    def _hold_out(self, X_std, seed):
+        """The standardized training rows without ``validation_fraction`` of
+        their observed entries, and those entries (NaN elsewhere)."""
+        X_train, held_out = hold_out_entries(X_std, self.validation_fraction, seed)
+        if np.isnan(held_out).all():
+            raise ValueError(
+                "sample_posterior=True measures the error of imputation on "
+                f"held-out entries, but validation_fraction="
+                f"{self.validation_fraction} held out none of X's "
+                f"{int((~np.isnan(X_std)).sum())} observed entries. Use more "
+                "rows or a larger validation_fraction."
+            )
+        return X_train, held_out
+
+    def _residual_scale(self, autoencoder, X_train, held_out):
+        """Root mean squared error of each column's held-out entries, as the
+        autoencoder fills them from the rest of their rows, in the column's
+        units; the error over all of them where a column has fewer than 5."""
+        recon = autoencoder.inverse_transform(autoencoder.transform(X_train))
+        held = ~np.isnan(held_out)
+        squared = np.where(held, (recon - np.nan_to_num(held_out)) ** 2, 0.0)
+        counts = held.sum(axis=0)
+        overall = squared.sum() / held.sum()
+        per_column = np.where(
+            counts >= 5, squared.sum(axis=0) / np.maximum(counts, 1), overall
+        )
+        scale = np.zeros(self.n_features_in_)
+        scale[self.observed_features_] = (
+            np.sqrt(per_column) * self.scale_[self.observed_features_]
+        )
+        return scale
+
     @keeps_callers_threads
     def transform(self, X):
         """Fill the missing entries of X with the autoencoder's reconstruction.
+
+        With ``sample_posterior=True``, a draw: the reconstruction plus noise
+        of each column's ``residual_scale_``, seeded by ``random_state``.
 
         Parameters
         ----------
@@ -313,9 +435,68 @@ n_iter_no_change, tol, callbacks, verbose
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
-        indicator = None
-        if self.indicator_ is not None:  # before the holes are filled
-            indicator = self.indicator_.transform(X).astype(X.dtype)
+        indicator, holes = self._indicator(X), np.isnan(X)
+        X = self._reconstructed(X)
+        if self.sample_posterior:
+            rng = np.random.default_rng(self._draw_seed)
+            X = self._with_noise(X, holes, rng)
+        return self._output(X, indicator)
+
+    @keeps_callers_threads
+    def sample(self, X, n_draws=5, random_state=None):
+        """Draw ``n_draws`` imputations of X (multiple imputation).
+
+        Each draw fills every hole with its reconstruction plus Gaussian noise
+        of its column's ``residual_scale_``; observed entries are kept. Fit
+        with ``sample_posterior=True``. Analyse each draw, then pool the
+        estimates (Rubin's rules: the mean of the estimates; their variance is
+        the mean of the within-draw variances plus ``1 + 1 / n_draws`` times
+        the variance between the draws).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with missing values.
+        n_draws : int, default=5
+            Number of imputations.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws' private generator; None draws fresh entropy.
+
+        Returns
+        -------
+        draws : ndarray of shape (n_draws, n_samples, n_features_out)
+            The imputations, each as ``transform`` would return one.
+        """
+        check_is_fitted(self)
+        if not self.sample_posterior:
+            raise ValueError(
+                "sample draws imputations with the error of imputation that fit "
+                "measures with sample_posterior=True; this imputer was fitted "
+                "with sample_posterior=False. Set sample_posterior=True and fit "
+                "again."
+            )
+        if (
+            not isinstance(n_draws, Integral)
+            or isinstance(n_draws, bool)
+            or n_draws < 1
+        ):
+            raise ValueError(f"n_draws must be an int of at least 1; got {n_draws!r}.")
+        X = self._validate_input(X, reset=False)
+        indicator, holes = self._indicator(X), np.isnan(X)
+        X = self._reconstructed(X)
+        rng = np.random.default_rng(draw_seeds(random_state, 1)[0])
+        draws = [self._with_noise(X.copy(), holes, rng) for _ in range(n_draws)]
+        return np.stack([self._output(draw, indicator) for draw in draws])
+
+    def _indicator(self, X):
+        """The indicator columns of X (before its holes are filled), or None."""
+        if self.indicator_ is None:
+            return None
+        return self.indicator_.transform(X).astype(X.dtype)
+
+    def _reconstructed(self, X):
+        """X (a copy, NaN for missing) with the holes of its observed-at-fit
+        columns filled by the reconstruction, in X's units and dtype."""
         missing = np.isnan(X)
         rows = np.flatnonzero(missing[:, self.observed_features_].any(axis=1))
         if rows.size:
@@ -329,6 +510,18 @@ n_iter_no_change, tol, callbacks, verbose
             holes = np.isnan(part)
             part[holes] = filled[holes]
             X[np.ix_(rows, np.flatnonzero(kept))] = part
+        return X
+
+    def _with_noise(self, X, holes, rng):
+        """X with Gaussian noise of ``residual_scale_`` added at ``holes``."""
+        rows, columns = np.nonzero(holes)
+        noise = rng.standard_normal(rows.size) * self.residual_scale_[columns]
+        X[rows, columns] += noise.astype(X.dtype)
+        return X
+
+    def _output(self, X, indicator):
+        """The output columns: the kept (or zeroed empty) ones, then the
+        indicator's."""
         if self.keep_empty_features:
             X[:, ~self.observed_features_] = 0.0
         else:

@@ -127,6 +127,13 @@ def _min_opset(estimator):
 def _check_exportable(operator, container):
     estimator = operator.raw_operator
     check_is_fitted(estimator)
+    if getattr(estimator, "sample_posterior", False):
+        raise ValueError(
+            "This DenoisingAutoencoderImputer draws its imputations "
+            "(sample_posterior=True); the ONNX graph would fill the holes with "
+            "the reconstructions instead. Export an imputer fitted with "
+            "sample_posterior=False."
+        )
     opset = _min_opset(estimator)
     if container.target_opset < opset:
         raise ValueError(
