@@ -193,11 +193,26 @@ def test_partial_fit_stream_against_this_checkout():
 def test_impute_smoke(tmp_path):
     out = _run("impute.py", "--smoke", "--out", str(tmp_path))
     assert "| iris | 30% |" in out and "Geometric mean" in out
+    assert "Sliced Wasserstein" in out and "Downstream" in out
+    assert "Rubin's rules" in out and "RMSE against rows" in out
     report = json.loads((tmp_path / "impute.json").read_text())
     imputers = {r["imputer"] for r in report["results"]}
-    assert imputers == {"mean", "KNN", "iterative", "DAE"}
-    assert all(np.isfinite(r["rmse"]) and r["rmse"] > 0 for r in report["results"])
+    assert imputers == {"mean", "KNN", "iterative", "forest", "DAE"}
+    for r in report["results"]:
+        assert np.isfinite(r["rmse"]) and r["rmse"] > 0
+        assert np.isfinite(r["swd"]) and r["swd"] >= 0
+        assert 0 < r["downstream"] <= 1  # iris: an accuracy
+    # The mean imputer puts every hole at one value: the farthest distribution.
+    swd = {r["imputer"]: r["swd"] for r in report["results"]}
+    assert swd["mean"] == max(swd.values())
     assert {r["rows"] for r in report["scaling"]} == {200, 400}
+    posterior = report["multiple_imputation"]
+    assert 0 <= posterior["coverage_90"] <= 1
+    pooled, single = (
+        posterior["slope_pooled_20_draws"],
+        posterior["slope_single_imputation"],
+    )
+    assert pooled[1] > 0 and single[1] > 0
     _assert_png(tmp_path / "impute_scaling.png")
 
 
