@@ -159,11 +159,21 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
         several). The held-out entries are lost to training, so the
         reconstructions are somewhat less accurate than without.
 
+    n_estimators : int, default=1
+        Autoencoders trained, each from its own seed (drawn from
+        ``random_state``); the holes get the mean of their reconstructions.
+        Each costs a fit: on the benchmark's five tables at 30% missing, 3 cut
+        the RMSE by 3% on average (the geometric mean over
+        IterativeImputer's went from 0.914 to 0.883), for 3 times the time.
+
     Attributes
     ----------
+    autoencoders_ : list of DenoisingAutoencoderTransformer
+        The ``n_estimators`` fitted autoencoders, on the standardized columns
+        of ``observed_features_``.
+
     autoencoder_ : DenoisingAutoencoderTransformer
-        The fitted autoencoder, on the standardized columns of
-        ``observed_features_``.
+        The first of ``autoencoders_`` (the only one by default).
 
     observed_features_ : ndarray of bool of shape (n_features_in_,)
         The columns with an observed value at fit: the ones the autoencoder
@@ -242,6 +252,7 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
         ],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
         "sample_posterior": ["boolean"],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -273,6 +284,7 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
         n_iter_no_change=10,
         tol=1e-4,
         sample_posterior=False,
+        n_estimators=1,
         callbacks=None,
         verbose=0,
     ):
@@ -298,6 +310,7 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.sample_posterior = sample_posterior
+        self.n_estimators = n_estimators
         self.callbacks = callbacks
         self.verbose = verbose
 
@@ -351,13 +364,22 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
             X_train, held_out = self._standardized(X), None
             if self.sample_posterior:
                 X_train, held_out = self._hold_out(X_train, split_seed)
-            autoencoder = DenoisingAutoencoderTransformer(**params).fit(X_train)
+            states = [self.random_state]
+            if self.n_estimators > 1:
+                states = draw_seeds(self.random_state, self.n_estimators)
+            autoencoders = [
+                DenoisingAutoencoderTransformer(
+                    **{**params, "random_state": state}
+                ).fit(X_train)
+                for state in states
+            ]
             self.residual_scale_ = None
             if held_out is not None:
                 self.residual_scale_ = self._residual_scale(
-                    autoencoder, X_train, held_out
+                    autoencoders, X_train, held_out
                 )
-            self.autoencoder_ = autoencoder
+            self.autoencoders_ = autoencoders
+            self.autoencoder_ = autoencoders[0]
         return self
 
     def _autoencoder_params(self, X):
@@ -396,11 +418,11 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
             )
         return X_train, held_out
 
-    def _residual_scale(self, autoencoder, X_train, held_out):
+    def _residual_scale(self, autoencoders, X_train, held_out):
         """Root mean squared error of each column's held-out entries, as the
-        autoencoder fills them from the rest of their rows, in the column's
+        autoencoders fill them from the rest of their rows, in the column's
         units; the error over all of them where a column has fewer than 5."""
-        recon = autoencoder.inverse_transform(autoencoder.transform(X_train))
+        recon = _mean_reconstruction(autoencoders, X_train)
         held = ~np.isnan(held_out)
         squared = np.where(held, (recon - np.nan_to_num(held_out)) ** 2, 0.0)
         counts = held.sum(axis=0)
@@ -501,10 +523,10 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
         rows = np.flatnonzero(missing[:, self.observed_features_].any(axis=1))
         if rows.size:
             kept = self.observed_features_
-            codes = self.autoencoder_.transform(self._standardized(X[rows]))
             # The standardized rows are float64 (so are the moments): the fills
             # are cast to X's float dtype as they are written in.
-            recon = self.autoencoder_.inverse_transform(codes)
+            standardized = self._standardized(X[rows])
+            recon = _mean_reconstruction(self.autoencoders_, standardized)
             filled = recon * self.scale_[kept] + self.mean_[kept]
             part = X[np.ix_(rows, np.flatnonzero(kept))]
             holes = np.isnan(part)
@@ -556,6 +578,14 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
         tags.input_tags.allow_nan = _is_nan(self.missing_values)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _mean_reconstruction(autoencoders, X):
+    """The mean of the autoencoders' reconstructions of the rows of X."""
+    total = 0.0
+    for autoencoder in autoencoders:
+        total = total + autoencoder.inverse_transform(autoencoder.transform(X))
+    return total / len(autoencoders)
 
 
 def _observed_moments(X, observed_columns):

@@ -267,10 +267,17 @@ def _fills(graph, x, missing, imputer):
     x = graph.node("Sub", [graph.cast(x, np.float64), graph.constant("mean", mean)])
     safe_scale = np.where(scale > 0, scale, 1.0)
     x = graph.node("Div", [x, graph.constant("scale", safe_scale)])
-    autoencoder = imputer.autoencoder_
-    x = _fill_holes(graph, x, missing, autoencoder.input_fill_, np.float64)
-    codes, weights = _encode(graph, x, autoencoder, np.float64)
-    recon = _decode(graph, codes, imputer.autoencoder_, weights, np.float64)
+    recons = []
+    for autoencoder in imputer.autoencoders_:
+        filled = _fill_holes(graph, x, missing, autoencoder.input_fill_, np.float64)
+        codes, weights = _encode(graph, filled, autoencoder, np.float64)
+        recons.append(_decode(graph, codes, autoencoder, weights, np.float64))
+    # The members' mean, as transform takes it: their sum over their count.
+    recon = recons[0]
+    for other in recons[1:]:
+        recon = graph.node("Add", [recon, other])
+    count = np.asarray(len(recons), np.float64)
+    recon = graph.node("Div", [recon, graph.constant("count", count)])
     recon = graph.node("Mul", [recon, graph.constant("scale", scale)])
     return graph.node("Add", [recon, graph.constant("mean", mean)])
 

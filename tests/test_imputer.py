@@ -193,3 +193,23 @@ def test_auto_epochs_shrink_as_the_rows_grow():
 
     epochs = [_auto_epochs(n) for n in (10, 150, 1_000, 10_000, 100_000, 10**9)]
     assert epochs == [300, 291, 150, 67, 30, 1]
+
+
+def test_an_ensemble_fills_the_holes_with_the_members_mean():
+    ensemble = _imputer(n_estimators=3, max_epochs=2).fit(X_NAN[:300])
+    members = ensemble.autoencoders_
+    assert len(members) == 3 and ensemble.autoencoder_ is members[0]
+    assert len({m.random_state for m in members}) == 3  # a seed each
+    Z = ensemble._standardized(X_NAN[:300])
+    recons = [m.inverse_transform(m.transform(Z)) for m in members]
+    kept = ensemble.observed_features_
+    expected = np.mean(recons, axis=0) * ensemble.scale_[kept] + ensemble.mean_[kept]
+    filled = ensemble.transform(X_NAN[:300])
+    holes = HOLES[:300][:, kept]
+    np.testing.assert_allclose(filled[holes], expected[holes], rtol=1e-12)
+    assert not np.allclose(recons[0], recons[1])  # the members differ
+
+
+def test_one_estimator_is_the_plain_imputer():
+    one = _imputer(n_estimators=1).fit(X_NAN[:300])
+    assert one.autoencoder_.random_state == 0 and len(one.autoencoders_) == 1

@@ -141,6 +141,7 @@ def digits_with_holes():
         {"activation": "tanh", "tied_weights": True, "hidden_layer_sizes": (48,)},
         {"activation": "sigmoid", "stacking": "greedy", "hidden_layer_sizes": (48, 24)},
         {"tied_weights": True, "stacking": "greedy", "hidden_layer_sizes": (48, 24)},
+        {"n_estimators": 3, "input_fill": "learned"},
     ],
 )
 def test_the_imputer_fills_the_holes_as_transform_does(
