@@ -192,12 +192,12 @@ def test_partial_fit_stream_against_this_checkout():
 
 def test_impute_smoke(tmp_path):
     out = _run("impute.py", "--smoke", "--out", str(tmp_path))
-    assert "| iris | 30% |" in out and "Geometric mean" in out
+    assert "| iris | 30% |" in out and "Geometric mean of DAE x3" in out
     assert "Sliced Wasserstein" in out and "Downstream" in out
     assert "Rubin's rules" in out and "RMSE against rows" in out
     report = json.loads((tmp_path / "impute.json").read_text())
     imputers = {r["imputer"] for r in report["results"]}
-    assert imputers == {"mean", "KNN", "iterative", "forest", "DAE"}
+    assert imputers == {"mean", "KNN", "iterative", "forest", "DAE", "DAE x3"}
     for r in report["results"]:
         assert np.isfinite(r["rmse"]) and r["rmse"] > 0
         assert np.isfinite(r["swd"]) and r["swd"] >= 0
