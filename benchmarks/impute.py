@@ -23,10 +23,11 @@ Data: the numeric datasets that ship with scikit-learn (iris, wine,
 breast_cancer, diabetes, digits; constant columns dropped), and Fashion-MNIST
 pixels as image inpainting (with a figure: masked, DAE-imputed, KNN-imputed and
 original images). The iterative imputers are not run on Fashion-MNIST's 784
-columns (a regression per column per round). A scaling table times each
-imputer against the number of rows, on a synthetic table (20 columns, a
-non-linear function of 5 latent factors plus noise, 30% missing); the forest
-runs there up to ``--forest-max-rows``.
+columns (a regression per column per round), nor is the ensemble of
+``--ensemble`` DAEs ("DAE x3", ``n_estimators=3``; it runs on the other
+tables). A scaling table times each imputer against the number of rows, on a
+synthetic table (20 columns, a non-linear function of 5 latent factors plus
+noise, 30% missing); the forest runs there up to ``--forest-max-rows``.
 
 Multiple imputation (``DenoisingAutoencoderImputer(sample_posterior=True)``),
 on the synthetic table: the coverage of the 90% intervals of 100 draws
@@ -124,14 +125,6 @@ def parse_args(argv=None):
         default=1000,
         help="rows of the synthetic table for multiple imputation (0: none)",
     )
-    parser.add_argument(
-        "--fashion-epochs",
-        type=int,
-        default=50,
-        help="the DAE imputer's epochs on Fashion-MNIST (its default, 85 at 5,000 "
-        "rows, of 1,024-unit layers on 784 columns would take most of an hour on "
-        "a 2-core CPU)",
-    )
     parser.add_argument("--smoke", action="store_true", help="tiny settings")
     parser.add_argument("--out", default="results", help="output folder")
     args = parser.parse_args(argv)
@@ -146,8 +139,6 @@ def imputers(args, n_features, n_rows=0):
     """Name -> a fresh imputer; the iterative ones only up to 100 columns, and
     in the scaling table the forest and KNN up to their row limits."""
     dae = dict(args.dae_params)
-    if n_features > 100:
-        dae["max_epochs"] = args.fashion_epochs
     if args.max_epochs is not None:
         dae["max_epochs"] = args.max_epochs
     out = {

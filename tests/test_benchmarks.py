@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from test_datasets import write_idx_folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,6 +144,21 @@ def test_try_settings_prints_one_json_line_per_setting():
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["setting"] for line in lines][:2] == ["raw", "pca10"]
     assert all(0 < line["svc"] <= 1 and 0 < line["linear"] <= 1 for line in lines)
+
+
+@pytest.mark.parametrize(
+    "variant", ["plain", "average-maskings", "refeed", "indicator"]
+)
+def test_try_imputer_prints_one_line_per_setting(variant):
+    out = _run(
+        "try_imputer.py",
+        '{"max_epochs": 2}',
+        '{"max_epochs": 2, "n_estimators": 2}',
+        *("--tables", "iris", "--seeds", "0", "1", "--variant", variant),
+    )
+    lines = out.splitlines()
+    assert len(lines) == 2 and all(f" {variant}: iris " in line for line in lines)
+    assert all("x best" in line and "geo/iterative" in line for line in lines)
 
 
 def test_fit_memory_reports_peak_against_data_size():
