@@ -188,6 +188,20 @@ def test_auto_batches_grow_with_the_rows_up_to_512():
     assert sizes == [64, 64, 250, 512, 512]
 
 
+def test_auto_lr_is_lower_for_wide_layers():
+    from sk_dae._imputer import _auto_lr
+
+    assert [_auto_lr(w) for w in ((128,) * 3, (129,), (8, 1024), 64)] == [
+        5e-3,
+        1e-3,
+        1e-3,
+        5e-3,
+    ]
+    imputer = _imputer(lr="auto", hidden_layer_sizes=(200,), max_epochs=1)
+    assert imputer.fit(X_NAN[:100]).autoencoder_.lr == 1e-3
+    assert _imputer(lr=0.02, max_epochs=1).fit(X_NAN[:100]).autoencoder_.lr == 0.02
+
+
 def test_auto_epochs_shrink_as_the_rows_grow():
     from sk_dae._imputer import _auto_epochs
 
