@@ -76,18 +76,25 @@ def hold_out_entries(X, fraction, seed):
 
     Returns ``(X_train, targets)``, two float32 arrays shaped as X: X with the
     held-out entries set to NaN, and NaN everywhere but at the held-out
-    entries, which keep their values. Every row keeps at least one observed
-    entry in ``X_train`` (a row that would lose all gets one back), so that no
-    training row is emptied. ``seed`` seeds a private generator.
+    entries, which keep their values. A row with two or more observed entries
+    keeps at least one in ``X_train`` (a row that would lose all gets one
+    back); where X has two or more observed entries, at least one is held out
+    (tiny data would otherwise often hold out none). ``seed`` seeds a private
+    generator.
     """
     X = np.asarray(X, dtype=np.float32)
     observed = ~np.isnan(X)
     rng = np.random.default_rng(seed)
     held = observed & (rng.random(X.shape) < fraction)
-    emptied = np.flatnonzero((held == observed).all(axis=1) & observed.any(axis=1))
+    n_observed = observed.sum(axis=1)
+    emptied = np.flatnonzero((held.sum(axis=1) == n_observed) & (n_observed >= 2))
     if emptied.size:  # give each such row back one of its entries, at random
         scores = rng.random((emptied.size, X.shape[1])) * held[emptied]
         held[emptied, scores.argmax(axis=1)] = False
+    if not held.any() and observed.sum() >= 2:
+        rows, columns = np.nonzero(observed)
+        pick = rng.integers(rows.size)
+        held[rows[pick], columns[pick]] = True
     X_train = np.where(held, np.float32(np.nan), X)
     targets = np.where(held, X, np.float32(np.nan))
     return X_train, targets

@@ -31,6 +31,15 @@ ESTIMATORS = [
     DenoisingAutoencoderImputer(
         add_indicator=True, max_epochs=2, batch_size=16, device="cpu"
     ),
+    DenoisingAutoencoderImputer(
+        sample_posterior=True,
+        n_estimators=2,
+        early_stopping=True,
+        hidden_layer_sizes=(4,),
+        max_epochs=2,
+        batch_size=16,
+        device="cpu",
+    ),
 ]
 
 

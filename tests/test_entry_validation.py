@@ -40,10 +40,22 @@ def test_held_out_entries_are_a_share_of_the_observed_ones():
     np.testing.assert_array_equal(np.isnan(again), ~held)
 
 
-def test_no_row_is_emptied():
-    one_each = np.where(np.eye(50, 5, dtype=bool) | (np.arange(5) == 0), 1.0, np.nan)
-    X_train, _ = hold_out_entries(one_each, 0.99, seed=0)
+def test_no_row_with_two_entries_is_emptied():
+    columns = np.arange(5)
+    two = (columns == np.arange(50)[:, None] % 4) | (columns == 4)
+    two_each = np.where(two, 1.0, np.nan)
+    X_train, _ = hold_out_entries(two_each, 0.99, seed=0)
     assert (~np.isnan(X_train)).any(axis=1).all()
+
+
+def test_tiny_data_holds_out_one_entry_at_least():
+    for seed in range(20):
+        X_train, targets = hold_out_entries(X_NAN[:1], 1e-6, seed)
+        assert (~np.isnan(targets)).sum() == 1
+        assert (~np.isnan(X_train)).sum() == (~np.isnan(X_NAN[:1])).sum() - 1
+    one_feature = X[:, :1]  # rows of one entry may be held out whole
+    _, targets = hold_out_entries(one_feature, 0.5, seed=0)
+    assert 0.3 < (~np.isnan(targets)).mean() < 0.7
 
 
 def test_training_never_sees_the_held_out_values():
