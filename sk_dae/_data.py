@@ -124,10 +124,9 @@ class RowData:
     def has_targets(self):
         return self._targets is not None
 
-    def target_rows(self, index, batch):
-        """The targets of the rows at ``index``, whose inputs are ``batch``:
-        the batch itself, unless the rows have targets of their own."""
-        return batch if self._targets is None else self._targets.rows(index)
+    def target_rows(self, index):
+        """The targets of the rows at ``index`` (see ``with_targets``)."""
+        return self._targets.rows(index)
 
     @property
     def storage_device(self):
@@ -236,17 +235,24 @@ class BatchIterator:
         return -(-len(self.data) // self.batch_size)
 
     def __iter__(self):
+        if self.data.has_targets:  # validation on held-out entries
+            yield from self._with_targets()
+            return
         n_rows, size = len(self.data), self.batch_size
         if self.shuffle:
             order = torch.randperm(n_rows, generator=self.generator)
             # One transfer of the permutation per pass, not one per batch.
             order = order.to(self.data.storage_device)
             for start in range(0, n_rows, size):
-                index = order[start : start + size]
-                batch = self.data.rows(index)
-                yield batch, self.data.target_rows(index, batch)
+                batch = self.data.rows(order[start : start + size])
+                yield batch, batch
         else:
             for start in range(0, n_rows, size):
-                index = slice(start, start + size)
-                batch = self.data.rows(index)
-                yield batch, self.data.target_rows(index, batch)
+                batch = self.data.rows(slice(start, start + size))
+                yield batch, batch
+
+    def _with_targets(self):
+        """The batches of rows with targets of their own, in order."""
+        for start in range(0, len(self.data), self.batch_size):
+            index = slice(start, start + self.batch_size)
+            yield self.data.rows(index), self.data.target_rows(index)
