@@ -220,7 +220,11 @@ def test_an_ensemble_fills_the_holes_with_the_members_mean():
     expected = np.mean(recons, axis=0) * ensemble.scale_[kept] + ensemble.mean_[kept]
     filled = ensemble.transform(X_NAN[:300])
     holes = HOLES[:300][:, kept]
-    np.testing.assert_allclose(filled[holes], expected[holes], rtol=1e-12)
+    # Within float32 rounding: the members' batches may differ from these.
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(
+        filled[holes], expected[holes], rtol=1e-5, atol=1e-6 * scale
+    )
     assert not np.allclose(recons[0], recons[1])  # the members differ
 
 
