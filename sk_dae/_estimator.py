@@ -176,7 +176,8 @@ class DenoisingAutoencoderTransformer(
         with 0) in training and in every method that encodes, and
         ``input_fill_`` holds the fitted values. With missing inputs at
         test time, or occlusions, ``"mean"`` or ``"learned"`` keeps a hole
-        from reading as a dark patch: see the README's recipe.
+        from reading as a dark patch: see the user guide's recipe
+        (Missing data, "Images with holes").
 
     consistency : float, default=0.0
         Weight of a term added to the training loss,
@@ -194,7 +195,7 @@ class DenoisingAutoencoderTransformer(
         components alike. Needs a corruption that touches a subset of the inputs
         (not ``"gaussian"``). ``(0, 1)`` is the opposite of ``"full"``: the
         loss counts only the inputs the network saw, which kept clean
-        accuracy in the README's recipe for holed images.
+        accuracy in the user guide's recipe for holed images.
 
     stacking : {"greedy", "joint"}, default="greedy"
         How a stack of several layers is trained. ``"greedy"``: layer-wise
@@ -304,7 +305,7 @@ class DenoisingAutoencoderTransformer(
         the network from the input back to it, the encoders bottom up and then
         the decoders top down, layer ``i`` computing ``activations_[i](X @
         coefs_[i] + intercepts_[i])``. ``coefs_[0]`` is the first encoder,
-        of shape (n_features_in_, hidden_layer_sizes[0]); a tied decoder's
+        of shape ``(n_features_in_, hidden_layer_sizes[0])``; a tied decoder's
         coef is its encoder's, transposed.
 
     intercepts_ : list of ndarray
@@ -313,7 +314,7 @@ class DenoisingAutoencoderTransformer(
     activations_ : list of str
         The non-linearity of each layer of ``coefs_``.
 
-    input_fill_ : ndarray of shape (n_features_in_,)
+    input_fill_ : ndarray of shape (n_features,)
         The value each feature enters the encoder as when it is missing or
         masked (read-only): zeros for ``input_fill="zero"``.
 
@@ -347,7 +348,7 @@ class DenoisingAutoencoderTransformer(
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during fit, when X has feature names that are all
         strings.
 
@@ -938,7 +939,7 @@ class DenoisingAutoencoderTransformer(
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, n_features)
             The reconstruction, in the codes' float dtype.
         """
         check_is_fitted(self)

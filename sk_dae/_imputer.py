@@ -68,7 +68,7 @@ def _auto_epochs(n_samples):
     more, as ``150 * (1000 / n) ** 0.35``: about 290 at 150 rows, 67 at 10^4,
     30 at 10^5; a larger table gives more steps per epoch. With the cosine
     schedule, against the previous 300 epochs at a constant rate, at 30%
-    missing (benchmarks/impute.py): a lower RMSE on four of the README's five
+    missing (benchmarks/impute.py): a lower RMSE on four of the benchmark's five
     tables and 0.6% higher on digits, in 97% (150 rows) down to 41% (1,797
     rows) of their steps; on the synthetic table 0.395 against 0.416 at 10^3
     rows, but 0.384 against 0.347 at 10^4 and 0.339 against 0.319 at 10^5."""
@@ -126,10 +126,31 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
         Hidden widths of the autoencoder. ``"auto"``: three layers of
         ``max(2 * n_features, 64)`` units (at most 1,024), trained jointly.
 
-    corruption, corruption_level, input_fill, emphasis, stacking, activation, \
-tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
-        As in :class:`DenoisingAutoencoderTransformer` (defaults: masking noise
-        at 0.3, holes entering as 0, joint stacking, ReLU).
+    corruption : str or callable, default="mask"
+        The noise of training, as in :class:`DenoisingAutoencoderTransformer`
+        (``"block_mask"`` needs an image shape, which the imputer does not take).
+
+    corruption_level : float, default=0.3
+        The fraction of corrupted inputs (the noise's standard deviation for
+        ``"gaussian"``), as in :class:`DenoisingAutoencoderTransformer`.
+
+    input_fill : {"zero", "mean", "learned"}, default="zero"
+        What a hole or a dropped input enters the encoder as, on the
+        standardized columns: ``"zero"`` is the column's mean there.
+
+    emphasis : {"full", "double"}, tuple (alpha, beta) or None, default=None
+        Loss weights of the corrupted and the untouched entries, as in
+        :class:`DenoisingAutoencoderTransformer`.
+
+    stacking : {"joint", "greedy"}, default="joint"
+        How the layers are trained: end to end (``"joint"``) or one at a time
+        (``"greedy"``), as in :class:`DenoisingAutoencoderTransformer`.
+
+    activation : {"relu", "sigmoid", "tanh"}, default="relu"
+        Non-linearity of the encoders.
+
+    tied_weights : bool, default=False
+        If True each decoder weight is the transpose of its encoder weight.
 
     max_epochs : "auto" or int, default="auto"
         Epochs of training. ``"auto"``: ``150 * (1000 / n_samples) ** 0.35``,
@@ -151,6 +172,15 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
         through a skorch ``LRScheduler`` callback added after ``callbacks``);
         ``"constant"`` keeps ``lr``.
 
+    device : str or torch.device, default="auto"
+        Where the autoencoders train and run, as in
+        :class:`DenoisingAutoencoderTransformer`.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the autoencoders, the held-out entries and the draws of
+        ``sample_posterior``; private generators only, as in
+        :class:`DenoisingAutoencoderTransformer`.
+
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the observed entries of every row
         (training never sees them), stop when the error of their imputation
@@ -164,6 +194,12 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
     validation_fraction : float, default=0.1
         Share of the observed entries held out, for ``early_stopping`` and
         for measuring ``residual_scale_`` with ``sample_posterior``.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement before ``early_stopping`` ends training.
+
+    tol : float, default=1e-4
+        Smallest decrease of the validation error that counts as an improvement.
 
     sample_posterior : bool, default=False
         If True, ``fit`` holds out ``validation_fraction`` of the observed
@@ -182,6 +218,13 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
         the RMSE by 3% on average (the geometric mean over
         IterativeImputer's went from 0.912 to 0.883), for 3 times the time.
 
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks, run as in :class:`DenoisingAutoencoderTransformer`
+        (fresh copies at each fit); the cosine schedule is added after them.
+
+    verbose : int, default=0
+        0 prints nothing; 1 prints one line per epoch and a progress bar.
+
     Attributes
     ----------
     autoencoders_ : list of DenoisingAutoencoderTransformer
@@ -191,12 +234,12 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
     autoencoder_ : DenoisingAutoencoderTransformer
         The first of ``autoencoders_`` (the only one by default).
 
-    observed_features_ : ndarray of bool of shape (n_features_in_,)
+    observed_features_ : ndarray of bool of shape (n_features,)
         The columns with an observed value at fit: the ones the autoencoder
         models and fills. The others are dropped from the output, or kept as
         zeros with ``keep_empty_features``.
 
-    mean_, scale_ : ndarray of shape (n_features_in_,)
+    mean_, scale_ : ndarray of shape (n_features,)
         Mean and standard deviation of each column's observed values (0 for an
         empty column). A column whose observed values are all equal imputes
         that value.
@@ -204,7 +247,7 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
     indicator_ : MissingIndicator or None
         The indicator of ``add_indicator``.
 
-    residual_scale_ : ndarray of shape (n_features_in_,) or None
+    residual_scale_ : ndarray of shape (n_features,) or None
         With ``sample_posterior``: each column's root mean squared error of
         imputation on the held-out entries, in the column's units (the
         standard deviation of the noise of a draw; the error over all
@@ -214,7 +257,7 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during fit, when X has string feature names.
 
     See Also
@@ -583,6 +626,7 @@ tied_weights, device, random_state, n_iter_no_change, tol, callbacks, verbose
         Returns
         -------
         feature_names_out : ndarray of str objects
+            The names of the output columns.
         """
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)

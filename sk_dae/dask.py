@@ -10,14 +10,17 @@ lives, so a worker holds one block and its codes at a time.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+__all__ = ["transform_blocks"]
+
 
 def transform_blocks(model, X):
     """``model.transform`` of a dask array or dask dataframe, block by block.
 
     Parameters
     ----------
-    model : fitted DenoisingAutoencoderTransformer (or any fitted transformer
-        with ``get_feature_names_out``)
+    model : estimator
+        A fitted :class:`~sk_dae.DenoisingAutoencoderTransformer`, or any
+        fitted transformer with ``get_feature_names_out``.
     X : dask.array.Array of shape (n_samples, n_features) or dask.dataframe
         Rows may be chunked freely; an array's columns are merged into one chunk.
 
@@ -25,6 +28,22 @@ def transform_blocks(model, X):
     -------
     codes : dask.array.Array or dask.dataframe.DataFrame
         Lazy; ``.compute()`` it, or reduce or store it blockwise.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> from sk_dae import DenoisingAutoencoderTransformer
+    >>> from sk_dae.dask import transform_blocks
+    >>> X = np.random.default_rng(0).random((100, 8))
+    >>> dae = DenoisingAutoencoderTransformer(
+    ...     hidden_layer_sizes=(3,), max_epochs=2, random_state=0
+    ... ).fit(X)
+    >>> codes = transform_blocks(dae, da.from_array(X, chunks=(25, 8)))
+    >>> codes.shape, codes.numblocks
+    ((100, 3), (4, 1))
+    >>> codes.compute().shape
+    (100, 3)
     """
     import dask
     import dask.array as da

@@ -13,6 +13,15 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+__all__ = [
+    "load_dataset",
+    "load_digits_split",
+    "load_fashion_mnist",
+    "load_idx_dataset",
+    "load_mnist",
+    "read_idx",
+]
+
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 _IDX_FILES = {
@@ -117,6 +126,17 @@ def load_fashion_mnist(data_dir=None):
     data_dir : str or Path, default=None
         Folder with the IDX files; by default where the Debian package
         ``dataset-fashion-mnist`` installs them.
+
+    Returns
+    -------
+    X_train : ndarray of shape (n_train, n_features), float32
+        Training rows, scaled to [0, 1].
+    y_train : ndarray of shape (n_train,), int64
+        Training labels.
+    X_test : ndarray of shape (n_test, n_features), float32
+        Test rows, scaled to [0, 1].
+    y_test : ndarray of shape (n_test,), int64
+        Test labels.
     """
     return load_idx_dataset(
         data_dir or FASHION_MNIST_DIR,
@@ -141,6 +161,17 @@ def load_mnist(data_dir=None, *, download=False):
         If True and no ``data_dir`` is given, fetch ``mnist_784`` through
         ``sklearn.datasets.fetch_openml`` (needs internet) and use its standard
         split: the first 60,000 rows train, the last 10,000 test.
+
+    Returns
+    -------
+    X_train : ndarray of shape (n_train, n_features), float32
+        Training rows, scaled to [0, 1].
+    y_train : ndarray of shape (n_train,), int64
+        Training labels.
+    X_test : ndarray of shape (n_test, n_features), float32
+        Test rows, scaled to [0, 1].
+    y_test : ndarray of shape (n_test,), int64
+        Test labels.
     """
     if data_dir is not None:
         return load_idx_dataset(data_dir, name="MNIST")
@@ -158,8 +189,35 @@ def load_mnist(data_dir=None, *, download=False):
 
 
 def load_digits_split(test_size=0.3, random_state=0):
-    """scikit-learn's 8 x 8 digits, scaled to [0, 1], with a seeded stratified
-    split (the dataset has no standard test set)."""
+    """Load scikit-learn's 8 x 8 digits, scaled to [0, 1], split in two.
+
+    The split is stratified and seeded: the dataset has no standard test set.
+
+    Parameters
+    ----------
+    test_size : float, default=0.3
+        Share of the rows in the test set.
+    random_state : int, default=0
+        Seed of the split.
+
+    Returns
+    -------
+    X_train : ndarray of shape (n_train, n_features), float32
+        Training rows, scaled to [0, 1].
+    y_train : ndarray of shape (n_train,), int64
+        Training labels.
+    X_test : ndarray of shape (n_test, n_features), float32
+        Test rows, scaled to [0, 1].
+    y_test : ndarray of shape (n_test,), int64
+        Test labels.
+
+    Examples
+    --------
+    >>> from sk_dae.datasets import load_digits_split
+    >>> X_train, y_train, X_test, y_test = load_digits_split()
+    >>> X_train.shape, X_test.shape
+    ((1257, 64), (540, 64))
+    """
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
     X_train, X_test, y_train, y_test = train_test_split(
@@ -169,11 +227,40 @@ def load_digits_split(test_size=0.3, random_state=0):
 
 
 def load_dataset(name, data_dir=None, *, download=False, n_train=None, random_state=0):
-    """``(X_train, y_train, X_test, y_test)`` of ``"digits"``,
-    ``"fashion-mnist"`` or ``"mnist"``.
+    """Load a benchmark dataset by name, split into training and test rows.
 
-    ``n_train`` keeps a subset of the training rows drawn with ``random_state``
-    (in their original order); the test set is always whole.
+    Parameters
+    ----------
+    name : {"digits", "fashion-mnist", "mnist"}
+        The dataset: :func:`load_digits_split`, :func:`load_fashion_mnist`
+        or :func:`load_mnist`.
+    data_dir : str or Path, default=None
+        Folder with the IDX files of Fashion-MNIST or MNIST.
+    download : bool, default=False
+        For MNIST without ``data_dir``: fetch it from OpenML (needs internet).
+    n_train : int, default=None
+        Keep this many training rows, drawn with ``random_state`` (in their
+        original order); None keeps them all. The test set is always whole.
+    random_state : int, default=0
+        Seed of the draw of ``n_train`` rows.
+
+    Returns
+    -------
+    X_train : ndarray of shape (n_train, n_features), float32
+        Training rows, scaled to [0, 1].
+    y_train : ndarray of shape (n_train,), int64
+        Training labels.
+    X_test : ndarray of shape (n_test, n_features), float32
+        Test rows, scaled to [0, 1].
+    y_test : ndarray of shape (n_test,), int64
+        Test labels.
+
+    Examples
+    --------
+    >>> from sk_dae.datasets import load_dataset
+    >>> X_train, y_train, X_test, y_test = load_dataset("digits", n_train=500)
+    >>> X_train.shape, X_test.shape
+    ((500, 64), (540, 64))
     """
     if name == "digits":
         data = load_digits_split()
