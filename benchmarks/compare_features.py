@@ -39,7 +39,7 @@ from sk_dae._device import resolve_device
 from sk_dae.datasets import load_dataset
 from sk_dae.inspection import FilterDisplay, LossCurveDisplay, ReconstructionDisplay
 
-# The recommended DAE per dataset: the settings that the README reports. On
+# The recommended DAE per dataset: the settings that the benchmarks page reports. On
 # digits the reference setting was the best one tried.
 RECOMMENDED = {
     "digits": dict(

@@ -1,6 +1,6 @@
 """Try DenoisingAutoencoderImputer settings: the search behind its defaults.
 
-Each setting (a JSON object of imputer parameters) imputes the README's five
+Each setting (a JSON object of imputer parameters) imputes the benchmark's five
 tables (entries removed completely at random, as in ``impute.py``) once per
 seed of the imputer; printed per table: the mean RMSE over the seeds ± half
 their range, and its ratio to the better of KNNImputer and IterativeImputer,

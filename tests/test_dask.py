@@ -1,6 +1,7 @@
 """Scale-out on a real ``distributed.LocalCluster`` (worker processes on loopback):
 grid search through joblib's dask backend, dask-ml's ``Incremental``, and the
-README's blockwise-transform recipe, each against the in-process result."""
+user guide's blockwise-transform recipe (docs/user_guide/dask.md), each against
+the in-process result."""
 
 import dask.array as da
 import dask.dataframe as dd
