@@ -906,7 +906,7 @@ class DenoisingAutoencoderTransformer(
 
     @keeps_callers_threads
     def transform(self, X):
-        """Codes of the top layer for the clean X (no noise).
+        """Encode X: the codes of the top layer for the clean X (no noise).
 
         Parameters
         ----------
