@@ -220,7 +220,8 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
 
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks, run as in :class:`DenoisingAutoencoderTransformer`
-        (fresh copies at each fit); the cosine schedule is added after them.
+        (fresh copies at each fit); with ``lr_schedule="cosine"`` the schedule
+        is added after them.
 
     verbose : int, default=0
         0 prints nothing; 1 prints one line per epoch and a progress bar.
