@@ -102,6 +102,9 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "within_subsection_order": "gallery_order.ExampleOrder",
     "show_memory": False,
+    # The pages of execution times load DataTables from a CDN, which an
+    # offline reader (and CI) cannot reach.
+    "write_computation_times": False,
     "reference_url": {"sk_dae": None},
     "doc_module": ("sk_dae",),
     "backreferences_dir": "generated/backreferences",

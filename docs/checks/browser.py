@@ -3,7 +3,10 @@
 The site is served over HTTP from the build folder, as a web server would
 serve it, and Chromium checks that:
 
-- the home page and every gallery page load without errors in the console;
+- every page (the home page, the guide, the API reference, the gallery)
+  loads without errors in its console: a missing script, image or style
+  sheet, a script error, or anything fetched from another site (CI is
+  offline);
 - the search page finds ``corruption_level``;
 - every image of the gallery (its thumbnails and each example's figures) is
   served and decodes.
@@ -104,13 +107,18 @@ def check(root):
         f"auto_examples/{path.name}"
         for path in (root / "auto_examples").glob("plot_*.html")
     )
+    pages = sorted(
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*.html")
+        if "_static" not in path.relative_to(root).parts
+    )
     if not gallery:
         return [f"{root / 'auto_examples'} has no example pages"]
     server, base = _serve(root)
     browser = _browser()
     problems = []
     try:
-        for page in ["index.html", *gallery]:
+        for page in pages:
             problems += _console_errors(browser, base + page)
         n_images = 0
         for page in ["auto_examples/index.html", *gallery]:
@@ -124,7 +132,7 @@ def check(root):
         browser.quit()
         server.shutdown()
     print(
-        f"{1 + len(gallery)} pages loaded, {n_images} gallery images checked, "
+        f"{len(pages)} pages loaded, {n_images} gallery images checked, "
         f"the search for {SEARCH_TERM!r} found {len(found)} pages: "
         + ", ".join(found[:5])
     )
