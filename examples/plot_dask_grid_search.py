@@ -18,8 +18,8 @@ cluster only the ``LocalCluster(...)`` line changes (there, use worker
 processes with one thread each, so that the workers' torch threads do not
 compete). The search is small (2 x 2 settings, 3 folds, 20 epochs on
 scikit-learn's digits); the full scaling measurement is ``python
-benchmarks/scale.py`` (see :doc:`/user_guide/benchmarks`). It needs the
-``dask`` extra: ``pip install "sk_dae[dask]"``.
+benchmarks/scale.py`` (see :doc:`/user_guide/dask`). It needs the
+``dask`` extra: ``pip install -e ".[dask]"`` in a clone of the repository.
 """
 
 # %%

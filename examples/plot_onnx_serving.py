@@ -14,8 +14,8 @@ pipeline, checks that onnxruntime gives what Python gives (on images with
 missing pixels too) and times both ways at 1 and at 540 rows per call. It
 trains for 20 epochs on scikit-learn's digits; the full serving benchmark
 (``python benchmarks/serve.py --dataset fashion-mnist``) is on
-:doc:`/user_guide/benchmarks`. It needs the ``onnx`` extra:
-``pip install "sk_dae[onnx]"``.
+:doc:`/user_guide/onnx`. It needs the ``onnx`` extra:
+``pip install -e ".[onnx]"`` in a clone of the repository.
 """
 
 # %%
@@ -63,7 +63,7 @@ print(f"test accuracy: {pipe.score(X_test, y_test):.3f}")
 # The DAE step is converted from a sample of its own input (the scaled
 # rows). ``SerializeToString`` gives the bytes an ``.onnx`` file holds;
 # onnxruntime takes either the bytes or a path. The graph's input is named
-# ``"X"``, after the sample.
+# ``"X"``, skl2onnx's name for a single unnamed array.
 
 scaled_test = pipe[:1].transform(X_test)
 dae = pipe.named_steps["denoisingautoencodertransformer"]
