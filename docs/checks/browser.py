@@ -24,6 +24,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -73,15 +74,26 @@ def _console_errors(browser, url):
     ]
 
 
+def _served(browser, image):
+    """Whether an image arrived and decoded; scrolled into view first, so
+    that a lazily loaded one is asked for."""
+    browser.execute_script("arguments[0].scrollIntoView()", image)
+    try:
+        WebDriverWait(browser, TIMEOUT).until(
+            lambda b: b.execute_script("return arguments[0].complete", image)
+        )
+    except TimeoutException:
+        return False
+    return browser.execute_script("return arguments[0].naturalWidth > 0", image)
+
+
 def _broken_images(browser, url):
     _load(browser, url)
     images = browser.find_elements(By.CSS_SELECTOR, "img")
     return [
         f"{url}: image {image.get_attribute('src')} was not served"
         for image in images
-        if not browser.execute_script(
-            "return arguments[0].complete && arguments[0].naturalWidth > 0", image
-        )
+        if not _served(browser, image)
     ], len(images)
 
 
@@ -92,7 +104,7 @@ def _search_finds(browser, base, term):
         WebDriverWait(browser, TIMEOUT).until(
             lambda b: b.find_elements(By.CSS_SELECTOR, results)
         )
-    except Exception:
+    except TimeoutException:
         return []
     return [
         li.text.splitlines()[0]
