@@ -1,7 +1,7 @@
 """Hand-derived gradients of one layer's denoising loss.
 
 Every greedy stage, and a joint stage of a single layer, trains one
-:class:`~sk_dae._modules.DAELayer` ``z = s'(W' s(W x~ + b) + b')`` on the loss
+:class:`~sk_dae.modules.DAELayer` ``z = s'(W' s(W x~ + b) + b')`` on the loss
 ``mean(w * l(z, x))``. Its gradients are a few matrix products and elementwise
 factors, written here into gradient buffers that live as long as the stage.
 
@@ -15,9 +15,10 @@ does not cover (a joint stack of several layers) runs through autograd, and
 """
 
 import torch
+from torch import nn
 
 from ._functions import ACTIVATIONS, LOSSES, lookup
-from ._loss import loss_weights
+from ._loss import consistency_loss, loss_weights
 
 
 class LayerBackprop:
@@ -27,32 +28,34 @@ class LayerBackprop:
     ----------
     layer : DAELayer
         The layer trained; its parameters get ``.grad`` buffers of their own.
+        Its decoder's output is what the loss takes (an affine output, for a
+        loss ``on_logits``).
     loss_kind : str
-        A key of :data:`~sk_dae._functions.LOSSES`. A loss ``on_logits`` takes
-        the decoder's pre-activation.
+        A key of :data:`~sk_dae._functions.LOSSES`.
     emphasis : tuple (alpha, beta) or None
         Weights of the corrupted and untouched components, as in
         :func:`~sk_dae._loss.loss_weights`.
     consistency : float, default=0.0
         Weight of the code-consistency term of
         :func:`~sk_dae._loss.consistency_loss`.
+    fill : torch.Tensor or None, default=None
+        The input fill's values (:class:`~sk_dae._fill.InputFill`): when a
+        trained parameter, it gets the gradient of the inputs it stood in for.
     """
 
-    def __init__(self, layer, loss_kind, emphasis=None, consistency=0.0):
+    def __init__(self, layer, loss_kind, emphasis=None, consistency=0.0, fill=None):
         self.layer = layer
         self.loss = lookup(LOSSES, loss_kind, "loss")
         self.encoder = lookup(ACTIVATIONS, layer.activation, "activation")
-        # A loss on logits differentiates through the decoder's activation
-        # itself; the identity then stands in for it.
-        self.decoder = lookup(
-            ACTIVATIONS,
-            "identity" if self.loss.on_logits else layer.output_activation,
-            "activation",
-        )
+        self.decoder = lookup(ACTIVATIONS, layer.output_activation, "activation")
         self.emphasis = emphasis
         self.consistency = consistency
-        self.grads = {name: torch.zeros_like(p) for name, p in layer.named_parameters()}
-        self._pairs = [(p, self.grads[name]) for name, p in layer.named_parameters()]
+        params = dict(layer.named_parameters())
+        if isinstance(fill, nn.Parameter):
+            params["fill"] = fill
+        self.fill = params.get("fill")
+        self.grads = {name: torch.zeros_like(p) for name, p in params.items()}
+        self._pairs = [(p, self.grads[name]) for name, p in params.items()]
 
     def __call__(
         self, x_tilde, x, corrupted=None, observed=None, holes=None, clean_codes=None
@@ -61,13 +64,13 @@ class LayerBackprop:
 
         ``observed`` (or None: all) marks the entries of ``x`` that are targets.
         ``x_tilde`` is the corrupted input with its ``holes`` filled already
-        (:meth:`~sk_dae._modules.DAELayer.fill_in`); a learned fill gets the
-        gradient of the inputs it stood in for. ``clean_codes``, the layer's
+        (:class:`~sk_dae._fill.InputFill`); a learned fill gets the gradient
+        of the inputs it stood in for. ``clean_codes``, the layer's
         codes of the clean input, are those the consistency term pulls the
         codes of ``x_tilde`` towards (None: no such term).
 
-        ``output`` is what the autograd path reconstructs: the decoder's logits
-        for a loss ``on_logits``, its activation otherwise.
+        ``output`` is what the autograd path reconstructs: the decoder's
+        output.
         """
         layer, g = self.layer, self.grads
         with torch.no_grad():
@@ -83,8 +86,8 @@ class LayerBackprop:
             torch.sum(d_out, 0, out=g["decoder_bias"]).mul_(scale)
             d_h = d_out.mm(decoder_weight).mul_(scale)  # (B, H)
             if clean_codes is not None:
+                loss = loss + consistency_loss(h, clean_codes, self.consistency)
                 drift = h - clean_codes  # (B, H)
-                loss = loss + self.consistency * drift.square().mean()
                 d_h.add_(drift, alpha=2 * self.consistency / drift.numel())
             d_a = self.encoder.times_derivative(d_h, h)
             torch.sum(d_a, 0, out=g["bias"])

@@ -2,9 +2,11 @@
 
 import enum
 import math
+import warnings
 
 import torch
-from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PassthroughScoring
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 
 class Outcome(enum.StrEnum):
@@ -24,13 +26,18 @@ class StopStage(KeyboardInterrupt):
     ``fit_stages`` reads the outcome off it.
     """
 
-    def __init__(self, outcome):
+    def __init__(self, outcome, bad_loss=None):
         super().__init__(outcome.value)
         self.outcome = outcome
+        self.bad_loss = bad_loss  # the loss that diverged, for DIVERGED
 
 
-def _finite(state_dict):
-    return all(bool(torch.isfinite(t).all()) for t in state_dict.values())
+def _finite(states):
+    return all(
+        bool(torch.isfinite(t).all())
+        for state in states.values()
+        for t in state.values()
+    )
 
 
 class DivergenceGuard(Callback):
@@ -59,18 +66,26 @@ class DivergenceGuard(Callback):
 
     def _stop(self, loss):
         self.bad_loss_ = loss
-        raise StopStage(Outcome.DIVERGED)
+        raise StopStage(Outcome.DIVERGED, loss)
 
     def on_train_end(self, net, **kwargs):
         if self.bad_loss_ is not None:
-            net.module_.load_state_dict(self._snapshot)
+            for name, state in self._snapshot.items():
+                getattr(net, name + "_").load_state_dict(state)
             # Adam's moments may hold inf or NaN after the step that diverged.
             net.initialize_optimizer()
         self._snapshot = None
 
     @staticmethod
     def _copy(net):
-        return {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+        """The state of every module of the net (the autoencoder, the fill)."""
+        return {
+            name: {
+                k: v.detach().clone()
+                for k, v in getattr(net, name + "_").state_dict().items()
+            }
+            for name in net._modules
+        }
 
 
 class StageEarlyStopping(EarlyStopping):
@@ -87,18 +102,63 @@ class StageEarlyStopping(EarlyStopping):
 
 class ContinuedScoring(PassthroughScoring):
     """skorch's ``PassthroughScoring``, whose best score so far survives the
-    end of a call.
+    end of a call, and is the stage's own.
 
     The estimator builds a new net for every call, with new callbacks; skorch's
     callback would start each call from no best score, and flag the first
     epoch of every ``partial_fit`` call as the best. This one takes the best
-    score from the history: the last epoch flagged best holds it (read from
-    the end, so usually one epoch back).
+    score from the history: the last epoch of the same layer flagged best
+    holds it (read from the end, so usually one epoch back). The stages of a
+    greedy stack reconstruct different things, on scales of their own, so
+    each layer's best is its own: a skorch ``Checkpoint`` saves in every
+    stage.
     """
 
     def on_train_begin(self, net, **kwargs):
-        flag = f"{self.name}_best"
+        self.initialize()  # no best score: the stage's first epoch is best
+        flag, layer = f"{self.name}_best", _stage_layer(net)
         for row in reversed(net.history):
-            if row.get(flag):
+            if row.get("layer") == layer and row.get(flag):
                 self.best_score_ = row[self.name]
                 break
+
+
+def _stage_layer(net):
+    stage = getattr(net, "stage_", None)
+    return None if stage is None else stage.layer
+
+
+def restart_schedules(net, lr, layer):
+    """Start each skorch ``LRScheduler`` of ``net`` at the stage's own first
+    epoch, at the learning rate ``lr``, and replay the steps of the epochs
+    (or batches) that ``layer`` trained in earlier calls.
+
+    skorch builds the scheduler at ``on_train_begin`` with ``last_epoch`` set
+    to every epoch in the history: the second stage of a greedy stack would
+    go on from the first stage's last epoch (a cosine would start at its
+    end, near 0), and a call after the first would compute a chainable
+    schedule from the estimator's ``lr`` rather than from where it had got
+    to. A replay is exact for every scheduler, and costs a few microseconds
+    a step. A scheduler whose ``last_epoch`` the user set is left alone;
+    ``ReduceLROnPlateau``, which follows a score, starts afresh.
+    """
+    rows = [row for row in net.history if row.get("layer") == layer]
+    for group in net.optimizer_.param_groups:
+        group["lr"] = lr
+        group.pop("initial_lr", None)
+    for _, callback in net.callbacks_:
+        if not isinstance(callback, LRScheduler) or "last_epoch" in callback.kwargs:
+            continue
+        batches = sum(row.get("train_batch_count", 0) for row in rows)
+        callback.lr_scheduler_ = scheduler = callback.policy_(
+            net.optimizer_, **callback.kwargs
+        )
+        callback.batch_idx_ = batches
+        if callback.policy_ is ReduceLROnPlateau:
+            continue
+        steps = len(rows) if callback.step_every == "epoch" else batches
+        with warnings.catch_warnings():
+            # "step() before optimizer.step()": these steps are a replay.
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(steps):
+                scheduler.step()

@@ -19,72 +19,48 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
 
 from ._callbacks import DivergenceGuard, Outcome, StageEarlyStopping
-from ._data import RowData, each_batch
-from ._device import resolve_device, resolve_loaded_device
+from ._data import RowData
+from ._device import resolve_device
+from ._fill import FILLS
 from ._functions import ACTIVATIONS, LOSSES
-from ._loss import EMPHASIS_PRESETS, row_losses
-from ._missing import column_means, empty_rows, hold_out_entries, holes_of
-from ._modules import FILLS, StackedDenoisingAutoencoder
+from ._inference import Inference, map_batches
+from ._loss import EMPHASIS_PRESETS
+from ._missing import column_means, empty_rows, hold_out_entries
 from ._net import DenoisingAutoencoderNet
 from ._noise import NOISE_FUNCTIONS, Corruption
+from ._placement import PlacementMixin
+from ._protocol import (
+    ModuleParamsMixin,
+    build_module,
+    check_module_kind,
+    check_protocol,
+)
 from ._random import draw_seeds
 from ._state import net_state, restore_net, unchanged_on_error
-from ._threads import chooser, keeps_callers_threads
+from ._threads import keeps_callers_threads
 from ._validation import (
     check_emphasis,
     check_entry_validation,
-    check_finite_output,
     check_float32_range,
     check_image_shape,
     check_layer_sizes,
     check_levels,
     check_observed,
     check_unit_interval,
+    check_user_module_params,
     check_warm_structure,
 )
+from .modules import StackedDenoisingAutoencoder
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 
 
-# Attributes of a loaded model that appear when its net is rebuilt, on first use.
-_REBUILT = ("net_", "coefs_", "intercepts_", "activations_", "input_fill_")
-
-
-def _public_weights(net):
-    """``(coefs_, intercepts_, activations_, input_fill_)`` of ``net``, as
-    read-only numpy arrays: views of the weights on the CPU (a fitted net is
-    never trained in place), copies from a GPU."""
-
-    def as_array(tensor):
-        array = tensor.detach().cpu().numpy()
-        array.flags.writeable = False
-        return array
-
-    coefs, intercepts, activations = net.module_.mlp_weights()
-    fill = net.module_.layers[0].fill
-    fill = np.zeros(len(intercepts[-1]), np.float32) if fill is None else fill
-    return (
-        [as_array(c) for c in coefs],
-        [as_array(b) for b in intercepts],
-        activations,
-        as_array(torch.as_tensor(fill)),
-    )
-
-
-def _compute_dtype(dtype, device):
-    """The torch dtype that inference on ``dtype`` input runs in on ``device``.
-
-    float64 on the CPU, where it costs about twice float32 and makes results
-    independent of batching; float32 on a GPU, where float64 matrix products run
-    at 1/2 to 1/64 of the float32 rate, depending on the card, and the network
-    was trained in float32 anyway. Either way the output has the input's dtype.
-    """
-    on_gpu = torch.device(device).type == "cuda"
-    return torch.float64 if dtype == np.float64 and not on_gpu else torch.float32
-
-
 class DenoisingAutoencoderTransformer(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    ModuleParamsMixin,
+    PlacementMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Features learned by a (stacked) denoising autoencoder.
 
@@ -117,8 +93,34 @@ class DenoisingAutoencoderTransformer(
     Parameters
     ----------
     hidden_layer_sizes : int or tuple of int, default=(100,)
-        Code width of each encoder layer, bottom first. ``transform`` returns the
-        codes of the last layer.
+        Code width of each encoder layer of the built-in stack, bottom first.
+        ``transform`` returns the codes of the last layer.
+
+    module : torch.nn.Module class or instance, or None, default=None
+        The network to train. None: the built-in dense stack
+        (:class:`sk_dae.modules.StackedDenoisingAutoencoder`), shaped by
+        ``hidden_layer_sizes``, ``activation``, ``tied_weights`` and
+        ``stacking``. Otherwise a module with ``encode(X) -> H`` and
+        ``decode(H) -> X_hat`` (logits for ``loss="bce"``; see
+        :mod:`sk_dae.modules`), trained end to end with every noise, the input
+        fill, the losses, early stopping and the rest of this estimator.
+
+        - A class is built at each fresh fit with the ``module__<name>``
+          parameters (``module__width=64`` reaches its ``__init__`` as
+          ``width=64``; ``get_params``, ``set_params``, ``clone`` and grid
+          searches see them), and with ``n_features``, the input's width,
+          when its ``__init__`` takes it. Its initialisation runs seeded by
+          ``random_state``, in a fork of torch's generator (the caller's
+          stream is left as it was).
+        - An instance is deep-copied at each fresh fit, its weights as they
+          are; the object given is never trained.
+
+        ``transform`` returns ``encode``'s output flattened to one row per
+        sample. With a module, ``hidden_layer_sizes``, ``tied_weights`` and
+        ``activation`` must keep their defaults (they shape the built-in
+        stack), and either ``stacking`` trains the module as one stage.
+        Pickling stores the class by reference: it must be importable where
+        the model is loaded, and ``skops.io.load`` must be told to trust it.
 
     corruption : {"mask", "block_mask", "gaussian", "salt_and_pepper", "swap"} \
             or callable, default="mask"
@@ -298,10 +300,15 @@ class DenoisingAutoencoderTransformer(
         0 prints nothing. 1 prints one line per epoch (training loss, validation
         loss, duration) and shows a progress bar during each epoch.
 
+    **module_params : dict
+        ``module__<name>`` parameters of a ``module`` class (see ``module``).
+
     Attributes
     ----------
     coefs_ : list of ndarray
-        The weights as read-only arrays, laid out as ``MLPRegressor.coefs_``:
+        The built-in stack's weights (a user's module has none: its weights
+        are in ``net_.module_``) as read-only arrays, laid out as
+        ``MLPRegressor.coefs_``:
         the network from the input back to it, the encoders bottom up and then
         the decoders top down, layer ``i`` computing ``activations_[i](X @
         coefs_[i] + intercepts_[i])``. ``coefs_[0]`` is the first encoder,
@@ -309,7 +316,7 @@ class DenoisingAutoencoderTransformer(
         coef is its encoder's, transposed.
 
     intercepts_ : list of ndarray
-        The biases, aligned with ``coefs_``.
+        The built-in stack's biases, aligned with ``coefs_``.
 
     activations_ : list of str
         The non-linearity of each layer of ``coefs_``.
@@ -324,8 +331,11 @@ class DenoisingAutoencoderTransformer(
         ``ranges`` it learned. ``sk_dae.inspection`` corrupts with it.
 
     net_ : DenoisingAutoencoderNet
-        The fitted skorch net; ``net_.module_`` is the torch module and
-        ``net_.history`` the training history (with a ``"layer"`` column).
+        The fitted skorch net; ``net_.module_`` is the trained torch module
+        (the built-in stack, or a copy of ``module``) and ``net_.history`` the
+        training history (with a ``"layer"`` column). It is the fitted state:
+        train through the estimator's methods, which never change it in
+        place (``net_.fit`` and ``net_.partial_fit`` refuse).
 
     n_iter_ : int
         Epochs run, over all layers of a greedy stack.
@@ -386,6 +396,7 @@ class DenoisingAutoencoderTransformer(
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
+        "module": [None, type, torch.nn.Module],
         "corruption": [StrOptions(set(NOISE_FUNCTIONS)), callable],
         "corruption_level": [Interval(Real, 0, None, closed="left"), "array-like"],
         "image_shape": [None, "array-like"],
@@ -416,6 +427,7 @@ class DenoisingAutoencoderTransformer(
         self,
         hidden_layer_sizes=(100,),
         *,
+        module=None,
         corruption="mask",
         corruption_level=0.3,
         image_shape=None,
@@ -439,8 +451,10 @@ class DenoisingAutoencoderTransformer(
         warm_start=False,
         callbacks=None,
         verbose=0,
+        **module_params,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.module = module
         self.corruption = corruption
         self.corruption_level = corruption_level
         self.image_shape = image_shape
@@ -464,6 +478,10 @@ class DenoisingAutoencoderTransformer(
         self.warm_start = warm_start
         self.callbacks = callbacks
         self.verbose = verbose
+        # Stored as given (__init__ never raises); fit refuses names that are
+        # not module__<name>.
+        for name, value in module_params.items():
+            setattr(self, name, value)
 
     # -- fitting --------------------------------------------------------------
 
@@ -555,29 +573,48 @@ class DenoisingAutoencoderTransformer(
         check_observed(X, whole)
         if self.loss == "bce":
             check_unit_interval(X)
+        self._check_extra_params()
+        if self.module is not None:
+            check_module_kind(self.module, self._module_params())
+            check_user_module_params(self, type(self)())
         self._levels()  # the cross-parameter checks, before any training
         check_emphasis(self.emphasis, self.corruption)
         check_image_shape(self.image_shape, X.shape[1], self.corruption)
         if whole and self.early_stopping and self.validation == "entries":
-            check_entry_validation(X, self.stacking, len(self._levels()))
+            check_entry_validation(X, self._stacking(), len(self._levels()))
         return X
 
+    def _stacking(self):
+        """How the stages run: a user's module is one stage, as a joint stack."""
+        return "joint" if self.module is not None else self.stacking
+
     def _levels(self):
-        n_layers = len(check_layer_sizes(self.hidden_layer_sizes))
+        n_layers = 1
+        if self.module is None:
+            n_layers = len(check_layer_sizes(self.hidden_layer_sizes))
         return check_levels(
-            self.corruption_level, n_layers, self.corruption, self.stacking
+            self.corruption_level, n_layers, self.corruption, self._stacking()
         )
 
     def _structure(self):
         """The parameters that fix the network's shape."""
-        return {
+        structure = {
             "hidden_layer_sizes": check_layer_sizes(self.hidden_layer_sizes),
             "activation": self.activation,
             "loss": self.loss,
             "tied_weights": self.tied_weights,
-            "stacking": self.stacking,
+            "stacking": self._stacking(),
             "input_fill": self.input_fill,
         }
+        if self.module is not None:
+            module = self.module
+            structure["module"] = module if isinstance(module, type) else type(module)
+            structure["module_params"] = self._module_params()
+        return structure
+
+    def _output_activation(self):
+        """The link from the module's output to the input's scale."""
+        return LOSSES[self._spec["loss"]].output
 
     # -- the one way to a net ---------------------------------------------------
 
@@ -604,35 +641,56 @@ class DenoisingAutoencoderTransformer(
                 "shuffle_seed": shuffle,
                 "split_seed": split,
             }
+            if self.module is not None:
+                # The module to rebuild from (a copy: the caller's instance
+                # may change after fit).
+                self._spec["module_source"] = copy.deepcopy(self.module)
             device, state = resolve_device(self.device), None
             self.corruption_ = Corruption(
                 self.corruption, self._levels(), image_shape=self._image_shape(X)
             )
         # The emphasis is the criterion's, so a loaded net gets the last one.
         self._spec = {**self._spec, "emphasis": emphasis}
-        net = self._build_net(device, state, early_stopping=early_stopping)
-        if not continued and FILLS[self.input_fill] is not None:
-            net.module_.layers[0].set_fill(column_means(X))
+        fill = None if continued or FILLS[self.input_fill] is None else column_means(X)
+        net = self._build_net(device, state, early_stopping=early_stopping, fill=fill)
+        if not continued:
+            self._spec["code_shape"] = check_protocol(net.module_, X, net.device)
         return net
 
     def _image_shape(self, X):
         return check_image_shape(self.image_shape, X.shape[1], self.corruption)
 
-    def _build_net(self, device, state=None, *, early_stopping=False):
+    def _new_module(self):
+        """The fitted architecture with fresh weights: the built-in stack, or
+        the user's module built as ``module`` says."""
+        spec = self._spec
+        if spec.get("module_source") is None:
+            return StackedDenoisingAutoencoder(
+                spec["n_features"],
+                spec["hidden_layer_sizes"],
+                activation=spec["activation"],
+                tied_weights=spec["tied_weights"],
+                init_seed=spec["init_seed"],
+            )
+        return build_module(
+            spec["module_source"],
+            spec["module_params"],
+            spec["n_features"],
+            spec["init_seed"],
+        )
+
+    def _build_net(self, device, state=None, *, early_stopping=False, fill=None):
         """Every route to a net ends here: build one from the fitted
         architecture and the estimator's training parameters and callbacks as
         they are now, then load ``state`` (from ``net_state``; None keeps the
-        fresh weights)."""
+        fresh weights, and ``fill``, the input fill's initial values)."""
         spec = self._spec
         net = DenoisingAutoencoderNet(
-            module=StackedDenoisingAutoencoder,
-            module__n_features=spec["n_features"],
-            module__hidden_layer_sizes=spec["hidden_layer_sizes"],
-            module__activation=spec["activation"],
-            module__input_output=LOSSES[spec["loss"]].output,
-            module__tied_weights=spec["tied_weights"],
-            module__input_fill=spec.get("input_fill", "zero"),
-            module__init_seed=spec["init_seed"],
+            module=self._new_module(),
+            n_features=spec["n_features"],
+            input_fill=spec["input_fill"],
+            fill_values=fill,
+            stacking=spec["stacking"],
             criterion__emphasis=spec["emphasis"],
             input_loss=spec["loss"],
             noise_seed=spec["noise_seed"],
@@ -679,17 +737,11 @@ class DenoisingAutoencoderTransformer(
     def _train(self, net, X, epochs, validate):
         """Run ``epochs`` epochs of every stage; warn if training stopped short."""
         train, valid = self._split(X, net.device, validate)
-        outcome, layer = net.fit_stages(
-            train,
-            levels=list(self.corruption_.levels),
-            corrupter=self._corrupter,
-            epochs=epochs,
-            joint=self._spec["stacking"] == "joint",
-            valid=valid,
-            drops=self.corruption_.drops,
-        )
-        if outcome in (Outcome.DIVERGED, Outcome.INTERRUPTED):
-            self._warn_stopped(outcome, net, layer)
+        result = net.fit_stages(train, self.corruption_, epochs, valid=valid)
+        # The noise as trained: salt and pepper learned each stage's ranges.
+        self.corruption_ = result.corruption
+        if result.outcome in (Outcome.DIVERGED, Outcome.INTERRUPTED):
+            self._warn_stopped(result, len(net.history))
 
     def _split(self, X, device, validate):
         """(train, valid) RowData; the same split at every call for the same
@@ -725,26 +777,17 @@ class DenoisingAutoencoderTransformer(
         train = RowData(X_train, device, missing=True)
         return train, train.with_targets(targets)
 
-    def _corrupter(self, layer, data):
-        """The corruption of the stage of ``layer``, which trains on ``data``;
-        salt and pepper learns the stage's feature ranges first."""
-        if self.corruption_.needs_ranges:
-            low, high = data.column_range()
-            self.corruption_ = self.corruption_.widened(layer, low, high)
-        return self.corruption_.function(layer, data.device)
-
-    def _warn_stopped(self, outcome, net, layer):
-        epoch = len(net.history)
+    def _warn_stopped(self, result, epoch):
         untrained = ""
+        layer = result.layer
         if layer is not None and layer + 1 < len(self._spec["hidden_layer_sizes"]):
             untrained = f" Layers above layer {layer} were not trained."
-        if outcome is Outcome.DIVERGED:
-            bad_loss = dict(net.callbacks_)["divergence_guard"].bad_loss_
+        if result.outcome is Outcome.DIVERGED:
             message = (
-                f"Training diverged in epoch {epoch}: the loss became {bad_loss}. "
-                "Training stopped and the weights of the last epoch that ended "
-                f"finite were restored. Lower lr (now {self.lr}) or scale X (e.g. "
-                "StandardScaler or MinMaxScaler)."
+                f"Training diverged in epoch {epoch}: the loss became "
+                f"{result.bad_loss}. Training stopped and the weights of the last "
+                f"epoch that ended finite were restored. Lower lr (now {self.lr}) "
+                "or scale X (e.g. StandardScaler or MinMaxScaler)."
             )
             warnings.warn(message + untrained, ConvergenceWarning, stacklevel=4)
         else:
@@ -771,127 +814,28 @@ class DenoisingAutoencoderTransformer(
         self.n_iter_ = len(self.loss_curve_)
         self._place(net)
 
-    # -- placement and persistence --------------------------------------------
-
-    def _place(self, net):
-        """Make ``net`` the fitted net, for the current ``device`` parameter."""
-        # net_ first: a thread that reads net_ meanwhile finds either.
-        self.net_ = net
-        self.device_ = net.device
-        self._placed_for = self.device  # the device parameter net_ was placed for
-        (self.coefs_, self.intercepts_, self.activations_, self.input_fill_) = (
-            _public_weights(net)
-        )
-        self.__dict__.pop("_saved_net", None)
-
-    def _placed_net(self):
-        """``net_`` on the device that ``device`` resolves to now.
-
-        A fitted network stays where it is until ``device`` is changed with
-        ``set_params`` (so ``"auto"`` and ``"cuda"`` keep the GPU they resolved
-        to at fit, whatever GPU is current later); then it is rebuilt there from
-        its state. A loaded model is rebuilt from its saved state here, on
-        first use. Where ``device`` cannot be met (a GPU model loaded on a
-        machine without that GPU) the network goes to the CPU, with a warning.
-        """
-        net = self.__dict__.get("net_")
-        unchanged = self.device == getattr(self, "_placed_for", None)
-        if net is not None and unchanged:
-            return net
-        if net is None and unchanged:
-            device = self._loaded_device()
-        else:  # a device the user has just set must be met, as at fit
-            device = resolve_device(self.device)
-        if net is None or device != net.device:
-            state = self.__dict__["_saved_net"] if net is None else net_state(net)
-            net = self._build_net(device, state)
-        self._place(net)
-        return net
-
-    def _loaded_device(self):
-        """Where a loaded model goes: the device it was saved from where that is
-        here (a model placed on cuda:1 comes back on cuda:1), else where its
-        ``device`` resolves to here, else the CPU, with a warning."""
-        try:
-            return resolve_device(self.device_)
-        except ValueError:
-            return resolve_loaded_device(self.device, self.device_)
-
     @property
     def _n_features_out(self):
         # The width of get_feature_names_out (ClassNamePrefixFeaturesOutMixin).
-        return self._spec["hidden_layer_sizes"][-1]
-
-    def __getattr__(self, name):
-        # Only reached when normal lookup fails: the net and its weights of a
-        # loaded model that has not been used yet.
-        if name in _REBUILT and "_saved_net" in self.__dict__:
-            try:
-                self._placed_net()
-            except AttributeError as exc:
-                # Not "no net_": that would make fit and partial_fit start over.
-                raise RuntimeError(f"Rebuilding net_ failed: {exc}") from exc
-            return self.__dict__[name]
-        raise AttributeError(
-            f"{type(self).__name__!r} object has no attribute {name!r}"
-        )
-
-    def __getstate__(self):
-        # The net travels as numpy arrays and plain values (see _state); the
-        # public weights are rebuilt from them.
-        state = dict(super().__getstate__())
-        net = state.pop("net_", None)
-        saved = state.pop("_saved_net", None)
-        for name in _REBUILT:
-            state.pop(name, None)
-        if net is not None or saved is not None:
-            state["_net_state"] = (
-                net_state(net, portable=True) if net is not None else saved
-            )
-        if "corruption_" in state:
-            state["corruption_"] = state["corruption_"].to_dict()
-        return state
-
-    def __setstate__(self, state):
-        # No torch object is made here: net_ is rebuilt where it is first needed,
-        # so that loading touches no GPU (nor creates a CUDA context on each Dask
-        # worker the model is sent to) and set_params(device=...) can pick the
-        # device before that.
-        state = dict(state)
-        saved = state.pop("_net_state", None)
-        if "corruption_" in state:
-            state["corruption_"] = Corruption(**state["corruption_"])
-        super().__setstate__(state)
-        if saved is not None:
-            self._saved_net = saved
+        if self._spec.get("module_source") is None:
+            return self._spec["hidden_layer_sizes"][-1]
+        return int(np.prod(self._spec["code_shape"]))
 
     # -- inference ------------------------------------------------------------
 
-    def _map_batches(self, X, func, tail_shape, method, nan_rows=()):
-        """Apply ``func(module, x, observed)`` to X batch by batch without
-        gradients: ``x`` is the batch with its missing entries set to 0 and
-        ``observed`` their mask (None when X has no missing entry).
-
-        The arithmetic runs in X's float dtype on the CPU (float64 input gets a
-        float64 copy of the float32-trained weights, so results do not depend
-        on the order or grouping of the rows beyond float64 rounding), and in
-        float32 on a GPU (:func:`_compute_dtype`). Each result goes to the host
-        at once, so device memory holds one batch whatever len(X).
-        """
+    def _map_batches(self, X, method, tail_shape, nan_rows=()):
         net = self._placed_net()
-        dtype = _compute_dtype(X.dtype, net.device)
-        module = net.module_
-        if dtype != torch.float32:
-            module = copy.deepcopy(module).to(dtype)
-        data = RowData(X, net.device, resident=False, dtype=dtype)
-        out = np.empty((len(data), *tail_shape), dtype=X.dtype)
 
-        def write(rows, x, observed):
-            out[rows] = func(module, x, observed).cpu().numpy()
+        def inference(dtype):
+            return Inference(net, dtype, self._code_shape(), self._spec["loss"])
 
-        each_batch(data, write, chooser("infer", net.device))
-        check_finite_output(out, method, nan_rows)
-        return out
+        return map_batches(net, X, method, tail_shape, inference, nan_rows)
+
+    def _code_shape(self):
+        spec = self._spec
+        if spec.get("module_source") is None:
+            return (spec["hidden_layer_sizes"][-1],)
+        return spec["code_shape"]
 
     def _validate_transform_input(self, X):
         check_is_fitted(self)
@@ -921,12 +865,7 @@ class DenoisingAutoencoderTransformer(
             The codes, in X's float dtype.
         """
         X = self._validate_transform_input(X)
-        return self._map_batches(
-            X,
-            lambda module, x, observed: module.encode(x, holes=holes_of(observed)),
-            (self._n_features_out,),
-            "transform",
-        )
+        return self._map_batches(X, "transform", (self._n_features_out,))
 
     @keeps_callers_threads
     def inverse_transform(self, X):
@@ -949,12 +888,7 @@ class DenoisingAutoencoderTransformer(
                 f"inverse_transform expects codes of width {self._n_features_out} "
                 f"(the output of transform), but X has {X.shape[1]} columns."
             )
-        return self._map_batches(
-            X,
-            lambda module, h, observed: module.decode(h),
-            (self.n_features_in_,),
-            "inverse_transform",
-        )
+        return self._map_batches(X, "inverse_transform", (self.n_features_in_,))
 
     @keeps_callers_threads
     def score_samples(self, X):
@@ -978,15 +912,9 @@ class DenoisingAutoencoderTransformer(
             row with no observed feature.
         """
         X = self._validate_transform_input(X)
-        loss = LOSSES[self._spec["loss"]]
         if self._spec["loss"] == "bce":
             check_unit_interval(X, "score_samples")
-
-        def neg_loss(module, x, observed):
-            z = module.reconstruct(x, logits=loss.on_logits, holes=holes_of(observed))
-            return -row_losses(loss, z, x, observed)
-
-        return self._map_batches(X, neg_loss, (), "score_samples", empty_rows(X))
+        return self._map_batches(X, "score_samples", (), empty_rows(X))
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples`: minus the mean reconstruction loss.

@@ -17,6 +17,8 @@ from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._estimator import DenoisingAutoencoderTransformer
 from ._missing import hold_out_entries
+from ._noise import IMAGE_NOISES, NOISE_FUNCTIONS
+from ._protocol import PREFIX, ModuleParamsMixin
 from ._random import draw_seeds
 from ._state import unchanged_on_error
 from ._threads import keeps_callers_threads
@@ -25,6 +27,7 @@ from ._threads import keeps_callers_threads
 # passes them through (and resolves its "auto" defaults first).
 _AUTOENCODER_PARAMS = (
     "hidden_layer_sizes",
+    "module",
     "corruption",
     "corruption_level",
     "input_fill",
@@ -85,13 +88,22 @@ def _auto_lr(hidden_layer_sizes):
     return 5e-3 if widest <= 128 else 1e-3
 
 
+# The imputer's parameters that shape the built-in stack, with their defaults:
+# a user's module leaves them so (the transformer gets its own defaults).
+_STACK_DEFAULTS = {
+    "hidden_layer_sizes": "auto",
+    "activation": "relu",
+    "tied_weights": False,
+}
+
+
 def _auto_layers(n_features):
     """The default hidden layers: three, overcomplete as in MIDA (and mDAE's
     wide layer), at most 1,024 wide."""
     return (min(max(2 * n_features, 64), 1024),) * 3
 
 
-class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
+class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstimator):
     """Impute missing values with a denoising autoencoder's reconstruction.
 
     The columns are standardized on their observed values; a
@@ -126,9 +138,17 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
         Hidden widths of the autoencoder. ``"auto"``: three layers of
         ``max(2 * n_features, 64)`` units (at most 1,024), trained jointly.
 
-    corruption : str or callable, default="mask"
-        The noise of training, as in :class:`DenoisingAutoencoderTransformer`
-        (``"block_mask"`` needs an image shape, which the imputer does not take).
+    module : torch.nn.Module class or instance, or None, default=None
+        The network, as in :class:`DenoisingAutoencoderTransformer`: None
+        for the built-in stack, or a module with ``encode`` and ``decode``,
+        given the width of the standardized, non-empty columns as
+        ``n_features``, and configured by ``module__<name>`` parameters.
+        With a module, ``hidden_layer_sizes``, ``activation`` and
+        ``tied_weights`` keep their defaults, and ``lr="auto"`` is 1e-3.
+
+    corruption : {"mask", "gaussian", "salt_and_pepper", "swap"} or callable, \
+            default="mask"
+        The noise of training, as in :class:`DenoisingAutoencoderTransformer`.
 
     corruption_level : float, default=0.3
         The fraction of corrupted inputs (the noise's standard deviation for
@@ -226,6 +246,9 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
     verbose : int, default=0
         0 prints nothing; 1 prints one line per epoch and a progress bar.
 
+    **module_params : dict
+        ``module__<name>`` parameters of a ``module`` class.
+
     Attributes
     ----------
     autoencoders_ : list of DenoisingAutoencoderTransformer
@@ -298,6 +321,8 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
             name: DenoisingAutoencoderTransformer._parameter_constraints[name]
             for name in _AUTOENCODER_PARAMS
         },
+        # Block masking needs the rows' image shape, which tables lack.
+        "corruption": [StrOptions(set(NOISE_FUNCTIONS) - IMAGE_NOISES), callable],
         "missing_values": [Real],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
@@ -327,6 +352,7 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
         add_indicator=False,
         keep_empty_features=False,
         hidden_layer_sizes="auto",
+        module=None,
         corruption="mask",
         corruption_level=0.3,
         input_fill="zero",
@@ -348,11 +374,13 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
         n_estimators=1,
         callbacks=None,
         verbose=0,
+        **module_params,
     ):
         self.missing_values = missing_values
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.module = module
         self.corruption = corruption
         self.corruption_level = corruption_level
         self.input_fill = input_fill
@@ -374,6 +402,9 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
         self.n_estimators = n_estimators
         self.callbacks = callbacks
         self.verbose = verbose
+        # Stored as given; fit refuses names that are not module__<name>.
+        for name, value in module_params.items():
+            setattr(self, name, value)
 
     def _validate_input(self, X, reset):
         """X as a float array (a copy) with NaN wherever a value is missing."""
@@ -409,6 +440,7 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
         """
         with unchanged_on_error(self):
             X = self._validate_input(X, reset=True)
+            self._check_params(X)
             self.observed_features_ = ~np.isnan(X).all(axis=0)
             if not self.observed_features_.any():
                 raise ValueError(
@@ -443,9 +475,46 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
             self.autoencoder_ = autoencoders[0]
         return self
 
+    def _check_params(self, X):
+        """The checks that the autoencoder would make with the transformer's
+        names, made first with the imputer's."""
+        self._check_extra_params()
+        if self.module is not None:
+            changed = [k for k, v in _STACK_DEFAULTS.items() if getattr(self, k) != v]
+            if changed:
+                raise ValueError(
+                    f"{', '.join(changed)} shape the built-in stack, but module "
+                    "is given, whose shape its module__<name> parameters set. "
+                    "Leave them at the default, or set module=None."
+                )
+        if not self.early_stopping:
+            return
+        if self.module is None and self.stacking == "greedy" and self._n_layers() > 1:
+            raise ValueError(
+                "early_stopping scores the imputation of held-out entries, "
+                "which the upper stages of a greedy stack do not train. Use "
+                "stacking='joint', or early_stopping=False."
+            )
+        if int((~np.isnan(X)).sum()) < 2:
+            raise ValueError(
+                "early_stopping holds out observed entries to score, and X has "
+                "fewer than 2. Use more data, or early_stopping=False."
+            )
+
+    def _n_layers(self):
+        if _is_auto(self.hidden_layer_sizes):
+            return len(_auto_layers(1))
+        return len(np.atleast_1d(self.hidden_layer_sizes))
+
     def _autoencoder_params(self, X):
         params = {name: getattr(self, name) for name in _AUTOENCODER_PARAMS}
-        if _is_auto(params["hidden_layer_sizes"]):
+        params.update((PREFIX + k, v) for k, v in self._module_params().items())
+        if self.module is not None:
+            # The transformer's defaults for the built-in stack's shape.
+            for name in _STACK_DEFAULTS:
+                del params[name]
+            params["lr"] = 1e-3 if _is_auto(params["lr"]) else params["lr"]
+        if _is_auto(params.get("hidden_layer_sizes")):
             n_kept = int(self.observed_features_.sum())
             params["hidden_layer_sizes"] = _auto_layers(n_kept)
         if _is_auto(params["batch_size"]):

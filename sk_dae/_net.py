@@ -1,41 +1,51 @@
 """The skorch engine: a ``NeuralNet`` that trains with the denoising criterion.
 
 Only documented hooks are overridden (``get_default_callbacks``,
-``initialize_history``, ``get_dataset``, ``get_iterator``,
-``run_single_epoch``, ``train_step``, ``train_step_single``,
-``validation_step``, ``evaluation_step``, ``get_loss``, ``on_epoch_begin``);
-skorch's ``fit_loop`` runs every epoch, and the bookkeeping around it (the
+``initialize_module``, ``initialize_history``, ``get_dataset``,
+``get_split_datasets``, ``get_iterator``, ``run_single_epoch``,
+``train_step``, ``train_step_single``, ``validation_step``,
+``evaluation_step``, ``get_loss``, ``on_epoch_begin``); skorch's ``fit_loop``
+runs every epoch, and the bookkeeping around it (the
 ``on_train_begin``/``on_train_end`` notifications, the history) goes through
 skorch's public ``notify`` and ``History`` calls, so its callbacks work
-unchanged. A stage that trains one layer (every greedy stage) computes its
-gradients by hand (:mod:`sk_dae._backprop`); a joint stage over several layers
-uses autograd.
+unchanged.
 
-Training runs in *stages* (:meth:`DenoisingAutoencoderNet.fit_stages`): one per
-layer for greedy layer-wise pretraining (the stage's data are the codes of the
-layer below), or a single stage over the whole stack for joint training. One
-Adam optimizer covers the whole stack: a greedy stage gives gradients to its own
-layer only, and Adam skips parameters without a gradient, so each layer keeps
-its own moments across stages and ``partial_fit`` calls.
+The net trains any module that follows the protocol of :mod:`sk_dae.modules`
+(``encode``, ``decode``). Its own sub-module ``fill_``
+(:class:`~sk_dae._fill.InputFill`) fills the holes of the input before
+``encode``, so the module never sees a hole as anything but its fill.
+
+Training runs in *stages* (:meth:`DenoisingAutoencoderNet.fit_stages`), each
+described by one :class:`Stage`: one per layer for greedy layer-wise
+pretraining of the built-in stack (the stage's data are the codes of the
+layer below), or a single stage over the whole module. One Adam optimizer
+covers every parameter: a greedy stage gives gradients to its own layer only,
+and Adam skips parameters without a gradient, so each layer keeps its own
+moments across stages and ``partial_fit`` calls. Every stage trains through
+autograd, except one that trains a single :class:`~sk_dae.modules.DAELayer`,
+whose gradients are derived by hand (:mod:`sk_dae._backprop`, which says what
+that saves).
 """
 
 import functools
+from dataclasses import dataclass
 
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer, LRScheduler, PrintLog
-from skorch.helper import predefined_split
 from skorch.utils import TeeGenerator
 
 from ._backprop import LayerBackprop
-from ._callbacks import ContinuedScoring, Outcome, StopStage
+from ._callbacks import ContinuedScoring, Outcome, StopStage, restart_schedules
 from ._data import BatchIterator, RowData, each_batch
+from ._fill import InputFill
 from ._functions import ACTIVATIONS, LOSSES
 from ._history import RowHistory
 from ._loss import ReconstructionLoss, consistency_loss
 from ._missing import holes_of, split_missing
 from ._noise import NoiseRNG
 from ._threads import chooser
+from .modules import DAELayer, StackedDenoisingAutoencoder
 
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
@@ -51,28 +61,96 @@ def _works_per_batch(callback):
     return any(getattr(cls, hook) is not getattr(base, hook) for hook in _BATCH_HOOKS)
 
 
-class DenoisingAutoencoderNet(NeuralNet):
-    """skorch net around a :class:`~sk_dae._modules.StackedDenoisingAutoencoder`.
+@dataclass(frozen=True)
+class Stage:
+    """What one training stage owns.
 
-    Each training step corrupts the clean batch ``x`` into ``x~`` with fresh noise,
-    reconstructs ``z = g(f(x~))`` and minimises ``L(x, z)``: the loss is measured
-    against the clean input. As a skorch net, ``forward(X)`` and ``predict(X)``
-    return the reconstructions of the clean rows of X.
+    ``module`` is what it trains (the user's module, the built-in stack, or
+    one layer of it); ``layer`` the stack's layer for the history (None: the
+    whole module); ``corrupt(X, level, rng, observed) -> (X_tilde,
+    corrupted)`` and ``level`` its noise; ``bottom`` whether it reconstructs
+    the input (then its holes get the input fill and its loss is the input
+    loss; upper layers reconstruct codes with squared error); ``missing``
+    whether its rows have missing entries, which each batch then splits off;
+    ``drops`` whether the noise drops inputs (masking), which then enter as
+    holes; ``valid`` the validation rows (None: none); ``backprop`` the
+    hand-derived gradients, or None for autograd.
+    """
+
+    module: torch.nn.Module
+    layer: int | None
+    corrupt: object
+    level: float
+    loss_kind: str
+    bottom: bool
+    fills: bool
+    missing: bool
+    drops: bool
+    valid: RowData | None = None
+    backprop: LayerBackprop | None = None
+
+    @property
+    def held_out(self):
+        """Whether validation scores held-out entries (rows with targets)."""
+        return self.valid is not None and self.valid.has_targets
+
+    @property
+    def on_logits(self):
+        return LOSSES[self.loss_kind].on_logits
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """How :meth:`DenoisingAutoencoderNet.fit_stages` ended.
+
+    ``outcome`` is the last stage's (a greedy stack goes on to the next layer
+    after ``DONE`` or ``EARLY_STOPPED``, and stops after ``DIVERGED`` or
+    ``INTERRUPTED``); ``layer`` the layer of that stage (None: the whole
+    module); ``corruption`` the noise as trained (salt and pepper's ranges
+    widened to each stage's data); ``bad_loss`` the loss that diverged, or
+    None.
+    """
+
+    outcome: Outcome
+    layer: int | None
+    corruption: object
+    bad_loss: float | None = None
+
+
+class DenoisingAutoencoderNet(NeuralNet):
+    """skorch net around a module with ``encode`` and ``decode``.
+
+    Each training step corrupts the clean batch ``x`` into ``x~`` with fresh
+    noise, fills its holes, reconstructs ``z = decode(encode(x~))`` and
+    minimises ``L(x, z)``: the loss is measured against the clean input. As a
+    skorch net, ``forward(X)`` and ``predict(X)`` return the reconstructions
+    of the clean rows of X.
 
     Parameters
     ----------
-    module : StackedDenoisingAutoencoder class
-        Configured through ``module__*`` parameters, as usual in skorch.
+    module : torch.nn.Module
+        The autoencoder, built already (the estimator builds it, seeded).
+    n_features : int
+        Width of the input.
+    input_fill : {"zero", "mean", "learned"}, default="zero"
+        The fill of the input's holes (:class:`~sk_dae._fill.InputFill`).
+    fill_values : array-like of shape (n_features,) or None, default=None
+        Its initial values; None: zeros.
+    stacking : {"greedy", "joint"}, default="joint"
+        For the built-in stack, one stage per layer or one over the stack;
+        any other module trains as one stage.
     input_loss : str
         Loss of the stages that reconstruct the input, a key of
-        :data:`~sk_dae._functions.LOSSES`. Upper layers of a greedy stack
-        reconstruct codes of the layer below with squared error.
+        :data:`~sk_dae._functions.LOSSES`.
     noise_seed, shuffle_seed : int
         Seeds of the private generators for the corruption and the shuffling.
     consistency : float, default=0.0
         Weight of a term of the loss that pulls the codes of the corrupted
         rows towards those of the clean rows
         (:func:`~sk_dae._loss.consistency_loss`).
+    hand_derived : bool, default=True
+        Whether a stage that trains one ``DAELayer`` uses the hand-derived
+        gradients (False: autograd, as every other stage; for measuring).
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -81,18 +159,28 @@ class DenoisingAutoencoderNet(NeuralNet):
         self,
         module,
         *args,
+        n_features,
         criterion=ReconstructionLoss,
+        input_fill="zero",
+        fill_values=None,
+        stacking="joint",
         input_loss="mse",
         noise_seed=0,
         shuffle_seed=0,
         consistency=0.0,
+        hand_derived=True,
         **kwargs,
     ):
         super().__init__(module, *args, criterion=criterion, **kwargs)
+        self.n_features = n_features
+        self.input_fill = input_fill
+        self.fill_values = fill_values
+        self.stacking = stacking
         self.input_loss = input_loss
         self.noise_seed = noise_seed
         self.shuffle_seed = shuffle_seed
         self.consistency = consistency
+        self.hand_derived = hand_derived
 
     def get_default_callbacks(self):
         # skorch's, but the scores keep their best across calls, and the
@@ -107,6 +195,13 @@ class DenoisingAutoencoderNet(NeuralNet):
             callbacks.append(("print_log", PrintLog()))
         return callbacks
 
+    def initialize_module(self):
+        super().initialize_module()
+        # A custom skorch module: moved to the device, and its parameters
+        # (a learned fill) join the optimizer's.
+        self.fill_ = InputFill(self.n_features, self.input_fill, self.fill_values)
+        return self
+
     def initialize_history(self):
         self.history_ = RowHistory()
         return self
@@ -114,7 +209,7 @@ class DenoisingAutoencoderNet(NeuralNet):
     def initialize(self):
         super().initialize()
         self.threads_ = None  # the ThreadChooser of the stage that trains
-        self.end_stage()
+        self.stage_ = None
         self.noise_generator_ = NoiseRNG(self.device, self.noise_seed)
         self.shuffle_generator_ = torch.Generator().manual_seed(self.shuffle_seed)
         # Validation corrupts with the same noise at every epoch, so that the
@@ -122,59 +217,93 @@ class DenoisingAutoencoderNet(NeuralNet):
         self.valid_generator_ = NoiseRNG(self.device)
         return self
 
+    def fit(self, X, y=None, **fit_params):
+        raise TypeError(_NOT_HERE.format(method="fit"))
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        raise TypeError(_NOT_HERE.format(method="partial_fit"))
+
     # -- stages ---------------------------------------------------------------
 
-    def fit_stages(
-        self, data, *, levels, corrupter, epochs, joint=False, valid=None, drops=False
-    ):
+    def stage_modules(self):
+        """``(layer, module)`` of each stage: each layer of the built-in stack
+        for greedy stacking, else the one module (layer None)."""
+        module = self.module_
+        if not isinstance(module, StackedDenoisingAutoencoder):
+            return [(None, module)]
+        modules = module.stages(self.stacking)
+        if self.stacking == "joint":
+            return [(None, modules[0])]
+        return list(enumerate(modules))
+
+    def fit_stages(self, data, corruption, epochs, valid=None):
         """Train every stage for up to ``epochs`` epochs.
 
         Parameters
         ----------
         data, valid : RowData
             Training rows, and validation rows (or None) for early stopping.
-        levels : list of float
-            Corruption level of each layer (one level for a joint stack).
-        corrupter : callable
-            ``corrupter(layer, data) -> corrupt``, the corruption of a stage,
-            given the rows it trains on; ``corrupt(X, level, rng) -> (X_tilde,
-            corrupted)`` as the functions of :mod:`sk_dae._noise`.
+        corruption : Corruption
+            The noise, with a level per stage (:class:`~sk_dae._noise.Corruption`).
         epochs : int
             Epochs of each stage.
-        joint : bool
-            Train the whole stack as one stage, rather than layer by layer.
-        drops : bool
-            Whether the corruption drops inputs (masking noise): those enter
-            the encoder as the input fill, as missing entries do.
 
         Returns
         -------
-        outcome : Outcome
-            How the last stage run ended. A greedy stack goes on to the next
-            layer after ``DONE`` or ``EARLY_STOPPED``, and stops after
-            ``DIVERGED`` or ``INTERRUPTED``.
-        layer : int or None
-            The layer of the last stage run; None for a joint stack.
+        result : TrainingResult
         """
-        layers = [None] if joint else list(range(len(levels)))
+        stages = self.stage_modules()
+        bad_loss = None
         try:
-            for layer in layers:
-                level = levels[layer or 0]
-                corrupt = corrupter(layer, data)
-                self.begin_stage(
-                    layer, corrupt, level, valid, missing=data.missing, drops=drops
-                )
-                outcome = self.fit_stage(data, epochs)
-                last = layer is None or layer + 1 == len(layers)
+            for k, (layer, module) in enumerate(stages):
+                if corruption.needs_ranges:
+                    low, high = data.column_range()
+                    corruption = corruption.widened(layer, low, high)
+                self.stage_ = self.make_stage(layer, module, corruption, data, valid)
+                outcome, bad_loss = self.fit_stage(data, epochs)
+                last = k + 1 == len(stages)
                 if last or outcome in (Outcome.DIVERGED, Outcome.INTERRUPTED):
-                    return outcome, layer
-                data = self.layer_codes(data, layer)
-                valid = None if valid is None else self.layer_codes(valid, layer)
+                    return TrainingResult(outcome, layer, corruption, bad_loss)
+                data = self.stage_codes(data)
+                valid = None if valid is None else self.stage_codes(valid)
         finally:
-            self.end_stage()
+            self.stage_ = None
+
+    def make_stage(self, layer, module, corruption, data, valid=None):
+        """The :class:`Stage` that trains ``module`` (``layer`` of the stack,
+        or None) on ``data`` with ``corruption``."""
+        bottom = not layer  # None (the whole module) or layer 0
+        loss_kind = self.input_loss if bottom else "mse"
+        backprop = None
+        if self.hand_derived and isinstance(module, DAELayer):
+            backprop = LayerBackprop(
+                module,
+                loss_kind,
+                self.criterion_.emphasis,
+                self.consistency,
+                fill=self.fill_.value if bottom else None,
+            )
+        # Gradients left by the last stage must not reach Adam in this one.
+        for _, param in self.get_all_learnable_params():
+            param.grad = None
+        return Stage(
+            module=module,
+            layer=layer,
+            corrupt=corruption.function(layer, data.device),
+            level=corruption.levels[layer or 0],
+            loss_kind=loss_kind,
+            bottom=bottom,
+            # Looked up once: a module's attribute costs 2 us a batch.
+            fills=bottom and self.fill_.active,
+            missing=data.missing,
+            drops=corruption.drops,
+            valid=valid,
+            backprop=backprop,
+        )
 
     def fit_stage(self, data, epochs):
-        """Run up to ``epochs`` epochs of the current stage; return the Outcome.
+        """Run up to ``epochs`` epochs of the current stage; return the
+        ``(Outcome, bad_loss)``.
 
         skorch's ``partial_fit`` without its catch-all: the callback that stops
         training says why (:class:`~sk_dae._callbacks.StopStage`); any other
@@ -182,16 +311,23 @@ class DenoisingAutoencoderNet(NeuralNet):
         patience, or else Ctrl-C.
         """
         self.threads_ = chooser("train", self.device)
+        for group in self.optimizer_.param_groups:
+            # skorch's LRScheduler resumes at the history's last epoch, which
+            # torch allows only once it knows the starting rate.
+            group.setdefault("initial_lr", self.lr)
         self.notify("on_train_begin", X=data, y=None)
+        # Each stage's learning-rate schedule starts at its own first epoch.
+        restart_schedules(self, self.lr, self.stage_.layer)
+        bad_loss = None
         try:
             self.fit_loop(data, epochs=epochs)
             outcome = Outcome.DONE
         except StopStage as stop:
-            outcome = stop.outcome
+            outcome, bad_loss = stop.outcome, stop.bad_loss
         except KeyboardInterrupt:
             outcome = self._plain_interrupt_outcome()
         self.notify("on_train_end", X=data, y=None)
-        return outcome
+        return outcome, bad_loss
 
     def _plain_interrupt_outcome(self):
         """A plain KeyboardInterrupt is Ctrl-C, unless a user's own skorch
@@ -201,62 +337,19 @@ class DenoisingAutoencoderNet(NeuralNet):
                 return Outcome.EARLY_STOPPED
         return Outcome.INTERRUPTED
 
-    def begin_stage(
-        self, layer, corrupt, level, valid=None, missing=False, drops=False
-    ):
-        """Train ``layer`` (None: the whole stack) with ``corrupt`` at ``level``.
-
-        ``corrupt(X, level, generator, observed) -> (X_tilde, corrupted)`` is a
-        function of :mod:`sk_dae._noise`; ``valid`` holds the stage's validation
-        rows, or None; ``missing`` says whether the stage's rows have missing
-        entries (NaN), which its steps then split off every batch; ``drops``
-        whether the corruption drops the inputs it touches (masking noise).
-        """
-        self.layer_ = layer
-        self.corrupt_ = corrupt
-        self.level_ = level
-        self.missing_ = missing
-        self.drops_ = drops
-        # Whether the stage fills its input's holes with anything but 0
-        # (looked up once: a module's attribute costs 2 us a batch).
-        self.fills_ = self.module_.layers[layer or 0].fill is not None
-        bottom = layer is None or layer == 0
-        self.loss_kind_ = self.input_loss if bottom else "mse"
-        self.train_split = None if valid is None else predefined_split(valid)
-        # Validation rows with targets of their own are held-out entries.
-        self.held_out_ = valid is not None and valid.has_targets
-        self.backprop_ = self._layer_backprop(layer) if corrupt else None
-        # Gradients left by the last stage must not reach Adam in this one.
-        self.module_.zero_grad(set_to_none=True)
-        return self
-
-    def _layer_backprop(self, layer):
-        """Hand-derived gradients for a stage that trains one layer; None (use
-        autograd) for a joint stage over several layers."""
-        layers = self.module_.layers
-        if layer is None and len(layers) > 1:
-            return None
-        return LayerBackprop(
-            layers[layer or 0],
-            self.loss_kind_,
-            self.criterion_.emphasis,
-            self.consistency,
-        )
-
-    def end_stage(self):
-        """Drop what the stage held (device tensors, validation rows)."""
-        return self.begin_stage(None, corrupt=None, level=0.0)
-
-    def layer_codes(self, data, layer):
-        """Codes of ``layer`` for every row of ``data``: the next stage's input,
-        kept where ``data`` keeps its rows."""
-        encoder = self.module_.layers[layer]
-        codes = torch.empty(
-            (len(data), encoder.weight.shape[0]), device=data.storage_device
-        )
+    def stage_codes(self, data):
+        """Codes of the current stage for every row of ``data``: the next
+        stage's input, kept where ``data`` keeps its rows."""
+        stage = self.stage_
+        codes = None
 
         def encode(rows, x, observed):
-            codes[rows] = encoder.encode(encoder.fill_in(x, holes_of(observed)))
+            nonlocal codes
+            h = stage.module.encode(self._filled(stage, x, holes_of(observed)))
+            if codes is None:
+                shape = (len(data), *h.shape[1:])
+                codes = torch.empty(shape, device=data.storage_device)
+            codes[rows] = h
 
         each_batch(data, encode, chooser("infer", self.device))
         # The holes entered filled: the codes have none.
@@ -268,12 +361,16 @@ class DenoisingAutoencoderNet(NeuralNet):
         self.noise_generator_.new_epoch()
         self.valid_generator_.manual_seed(self.noise_seed + 1)
         # Greedy stacks run one stage per layer: say which layer each epoch trained.
-        self.history.record("layer", self.layer_)
+        self.history.record("layer", self.stage_.layer)
 
     # -- data -----------------------------------------------------------------
 
     def get_dataset(self, X, y=None):
         return X if isinstance(X, RowData) else RowData(X, self.device)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        # The stage's own validation rows: nothing is split off here.
+        return self.get_dataset(X), self.stage_.valid
 
     def get_iterator(self, dataset, training=False):
         return BatchIterator(
@@ -285,41 +382,44 @@ class DenoisingAutoencoderNet(NeuralNet):
 
     # -- steps ----------------------------------------------------------------
 
+    def _filled(self, stage, x, holes):
+        """The stage's input with its holes filled (the bottom stage's only)."""
+        return self.fill_(x, holes) if stage.fills else x
+
     def observed_part(self, batch):
         """``(x, observed)``: the clean rows of a batch ``(X, y)`` with their
         missing entries set to 0, and the mask of the others (None when the
         stage's rows have no missing entry: complete data pays nothing)."""
         x = batch[0]
-        return split_missing(x) if self.missing_ else (x, None)
+        return split_missing(x) if self.stage_.missing else (x, None)
 
     def corrupt(self, x, observed, generator):
-        """``(x_tilde, corrupted, holes)``: the stage's corruption of the clean
-        batch, and the inputs it lacks (dropped by masking noise, or missing),
-        which enter the encoder as the stage's bottom layer fills them (None:
-        none, or a zero fill, which needs no mask)."""
-        x_tilde, corrupted = self.corrupt_(x, self.level_, generator, observed=observed)
-        if not self.fills_:
-            return x_tilde, corrupted, None
-        if self.drops_:  # what it touched, the missing entries included
-            return x_tilde, corrupted, corrupted
-        return x_tilde, corrupted, holes_of(observed)
+        """``(x_tilde, corrupted)``: the stage's corruption of the clean batch,
+        its holes (dropped by masking noise, or missing) filled."""
+        stage = self.stage_
+        x_tilde, corrupted = stage.corrupt(x, stage.level, generator, observed=observed)
+        if not stage.fills:
+            return x_tilde, corrupted
+        # Masking noise: what it touched, the missing entries included.
+        holes = corrupted if stage.drops else holes_of(observed)
+        return self.fill_(x_tilde, holes), corrupted
 
     def clean_codes(self, x, observed):
         """The stage's codes of the clean batch, which the consistency term
         pulls the codes of the corrupted batch towards; None without it."""
         if not self.consistency:
             return None
+        stage = self.stage_
         with torch.no_grad():
-            return self.module_.stage_codes(x, self.layer_, holes_of(observed))
+            return stage.module.encode(self._filled(stage, x, holes_of(observed)))
 
     def denoising_loss(self, x, observed, generator, training):
         """Corrupt the clean batch ``x``, reconstruct it, and score it (autograd):
         ``(loss, z)``."""
-        x_tilde, corrupted, holes = self.corrupt(x, observed, generator)
-        logits = LOSSES[self.loss_kind_].on_logits
-        h, z = self.module_.reconstruct(
-            x_tilde, layer=self.layer_, logits=logits, holes=holes, codes=True
-        )
+        x_tilde, corrupted = self.corrupt(x, observed, generator)
+        module = self.stage_.module
+        h = module.encode(x_tilde)
+        z = module.decode(h)
         loss = self.get_loss(
             z, x, training=training, corrupted=corrupted, observed=observed
         )
@@ -364,7 +464,7 @@ class DenoisingAutoencoderNet(NeuralNet):
 
     def _train_batch(self, batch):
         """One optimizer step on a batch, no callback notified; the loss."""
-        if self.backprop_ is None:
+        if self.stage_.backprop is None:
             self.optimizer_.zero_grad()
         loss, _ = self._loss_and_gradients(batch)
         self.optimizer_.step()
@@ -374,7 +474,7 @@ class DenoisingAutoencoderNet(NeuralNet):
         return self._validation_loss_and_output(batch)[0]
 
     def train_step(self, batch, **fit_params):
-        if self.backprop_ is None:
+        if self.stage_.backprop is None:
             return super().train_step(batch, **fit_params)
         # skorch's step zeroes the gradients and hands Adam a closure; the hand-
         # derived step overwrites its gradients and Adam calls no closure, so the
@@ -396,25 +496,26 @@ class DenoisingAutoencoderNet(NeuralNet):
     def _loss_and_gradients(self, batch):
         """The denoising loss of a batch and the stage's reconstruction (logits
         for a loss on logits); the gradients are left in ``.grad``."""
-        # No per-batch module.train(): the module has no train-mode behaviour
-        # (no dropout, no batch norm); on_epoch_begin sets the mode.
+        # No per-batch module.train(): on_epoch_begin sets the mode, and
+        # validation (which sets eval) runs after the epoch's training.
         x, observed = self.observed_part(batch)
-        if self.backprop_ is not None:
-            x_tilde, corrupted, holes = self.corrupt(x, observed, self.noise_generator_)
-            if holes is not None:
-                x_tilde = self.backprop_.layer.fill_in(x_tilde, holes)
-            clean = self.clean_codes(x, observed)
-            return self.backprop_(x_tilde, x, corrupted, observed, holes, clean)
-        loss, z = self.denoising_loss(x, observed, self.noise_generator_, True)
-        loss.backward()
-        return loss, z
+        backprop = self.stage_.backprop
+        if backprop is None:
+            loss, z = self.denoising_loss(x, observed, self.noise_generator_, True)
+            loss.backward()
+            return loss, z
+        x_tilde, corrupted = self.corrupt(x, observed, self.noise_generator_)
+        # The holes the fill stood in for: those the noise dropped, or missing.
+        holes = corrupted if self.stage_.drops else holes_of(observed)
+        clean = self.clean_codes(x, observed)
+        return backprop(x_tilde, x, corrupted, observed, holes, clean)
 
     def _as_output(self, z):
-        """The stage's reconstruction as its decoder outputs it, from what the
-        loss took (its logits, for a loss on logits): callbacks score this."""
-        if not LOSSES[self.loss_kind_].on_logits:
+        """The stage's reconstruction as callbacks score it, from what the
+        loss took (its logits, for a loss on logits)."""
+        if not self.stage_.on_logits:
             return z
-        return ACTIVATIONS[LOSSES[self.loss_kind_].output].forward(z.detach())
+        return ACTIVATIONS[LOSSES[self.stage_.loss_kind].output].forward(z.detach())
 
     def validation_step(self, batch, **fit_params):
         loss, z = self._validation_loss_and_output(batch)
@@ -422,7 +523,7 @@ class DenoisingAutoencoderNet(NeuralNet):
 
     def _validation_loss_and_output(self, batch):
         self.module_.eval()
-        if self.held_out_:
+        if self.stage_.held_out:
             return self._held_out_loss(batch)
         x, observed = self.observed_part(batch)
         with torch.no_grad():
@@ -435,11 +536,10 @@ class DenoisingAutoencoderNet(NeuralNet):
         would be."""
         x, observed = split_missing(batch[0])
         target, held = split_missing(batch[1])
-        holes = holes_of(observed) if self.fills_ else None
-        logits = LOSSES[self.loss_kind_].on_logits
+        stage = self.stage_
         with torch.no_grad():
-            z = self.module_.reconstruct(
-                x, layer=self.layer_, logits=logits, holes=holes
+            z = stage.module.decode(
+                stage.module.encode(self._filled(stage, x, holes_of(observed)))
             )
             return self.get_loss(z, target, training=False, observed=held), z
 
@@ -451,7 +551,8 @@ class DenoisingAutoencoderNet(NeuralNet):
         x, observed = split_missing(x)
         with torch.set_grad_enabled(training):
             self.module_.train(training)
-            return self.infer(x, holes=holes_of(observed))
+            z = self.module_.decode(self.module_.encode(self.fill_(x, ~observed)))
+        return ACTIVATIONS[LOSSES[self.input_loss].output].forward(z)
 
     def get_loss(
         self, y_pred, y_true, X=None, training=False, corrupted=None, observed=None
@@ -459,4 +560,15 @@ class DenoisingAutoencoderNet(NeuralNet):
         """Mean denoising loss of the batch: reconstruction ``y_pred`` against the
         clean input ``y_true`` over its ``observed`` entries (None: all);
         ``corrupted`` marks the components to emphasise."""
-        return self.criterion_(y_pred, y_true, self.loss_kind_, corrupted, observed)
+        return self.criterion_(
+            y_pred, y_true, self.stage_.loss_kind, corrupted, observed
+        )
+
+
+_NOT_HERE = (
+    "DenoisingAutoencoderNet.{method} is not supported: the estimator's net is "
+    "its fitted state, and training it in place would change a fitted model "
+    "outside the estimator. Call the estimator's fit or partial_fit (or fit "
+    "with warm_start=True) instead; each trains a new net from the fitted "
+    "one's state."
+)

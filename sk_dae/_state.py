@@ -90,6 +90,7 @@ def net_state(net, *, portable=False):
     return {
         "device": net.device,
         "module": convert(net.module_.state_dict()),
+        "fill": convert(net.fill_.state_dict()),
         "optimizer": convert(net.optimizer_.state_dict()),
         "history": rows,
         "noise_rng": convert(net.noise_generator_.get_state()),
@@ -101,6 +102,7 @@ def restore_net(net, state):
     """Load ``state`` (from :func:`net_state`) into the initialized ``net``,
     which may live on another device than the one the state was taken on."""
     net.module_.load_state_dict(_to_torch(state["module"], copy=False))
+    net.fill_.load_state_dict(_to_torch(state["fill"], copy=False))
     net.optimizer_.load_state_dict(_to_torch(state["optimizer"]))
     net.history_ = RowHistory(state["history"])
     # The shuffling stream lives on the CPU wherever the net is. The noise

@@ -216,11 +216,43 @@ def check_emphasis(emphasis, corruption):
 
 def check_warm_structure(saved, current):
     """A warm start or ``partial_fit`` must keep the network's shape."""
-    changed = [k for k in current if saved[k] != current[k]]
+    changed = [k for k in current if saved.get(k) != current[k]]
     if changed:
-        detail = ", ".join(f"{k}: {saved[k]!r} -> {current[k]!r}" for k in changed)
+        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {current[k]!r}" for k in changed)
         raise ValueError(
             f"Cannot continue training after changing {detail}: the fitted network "
             "has another shape. Set these back, or refit from scratch with "
             "warm_start=False (fit) instead of partial_fit."
         )
+
+
+# The parameters that shape the built-in stack, which a user's module must
+# leave at their defaults.
+_STACK_PARAMS = ("hidden_layer_sizes", "tied_weights", "activation")
+
+
+def check_user_module_params(estimator, defaults):
+    """With a user's ``module``, the built-in stack's parameters keep the
+    values of ``defaults`` (an estimator built with none given)."""
+    changed = [
+        name
+        for name in _STACK_PARAMS
+        if _as_value(name, getattr(estimator, name))
+        != _as_value(name, getattr(defaults, name))
+    ]
+    if changed:
+        detail = ", ".join(f"{name}={getattr(estimator, name)!r}" for name in changed)
+        name = type(estimator.module).__name__
+        if not isinstance(estimator.module, type):
+            name = f"an instance of {name}"
+        raise ValueError(
+            f"{detail} shape the built-in stack, but module is {name}, whose "
+            "shape its own parameters set (module__<name>). Leave "
+            f"{', '.join(changed)} at the default, or set module=None."
+        )
+
+
+def _as_value(name, value):
+    if name == "hidden_layer_sizes":  # 100, [100] and (100,) are one stack
+        return tuple(np.atleast_1d(value).tolist())
+    return value

@@ -18,12 +18,14 @@ import torch
 from sklearn.utils import _safe_indexing, check_scalar
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
 
 from ._estimator import DenoisingAutoencoderTransformer
 from ._imputer import DenoisingAutoencoderImputer
 from ._missing import split_missing
 from ._random import draw_seeds
 from ._validation import check_levels
+from .modules import StackedDenoisingAutoencoder
 
 __all__ = ["FilterDisplay", "LossCurveDisplay", "ReconstructionDisplay"]
 
@@ -63,6 +65,37 @@ def _autoencoder(estimator, caller, *, imputer=True):
 
 def _check_count(value, name):
     return check_scalar(value, name, Integral, min_val=1)
+
+
+def _first_layer_filters(autoencoder):
+    """``(filters, kernel_shape)``: the first layer's weights, one filter a
+    row, and the shape of a convolution's kernels (None for a dense layer,
+    whose filters have the input's shape). The built-in stack's come from
+    ``coefs_``; a user's module's first layer with weights must be a
+    ``Linear`` on the input or a single-channel ``Conv2d``."""
+    module = autoencoder.net_.module_
+    if isinstance(module, StackedDenoisingAutoencoder):
+        return autoencoder.coefs_[0].T, None  # (units, features)
+    first = next(
+        (
+            m
+            for m in module.modules()
+            if next(m.parameters(recurse=False), None) is not None
+        ),
+        None,
+    )
+    weight = None if first is None else first.weight.detach().cpu().numpy()
+    if isinstance(first, nn.Linear) and weight.shape[1] == autoencoder.n_features_in_:
+        return weight, None
+    if isinstance(first, nn.Conv2d) and weight.shape[1] == 1:
+        return weight.reshape(len(weight), -1), tuple(weight.shape[2:])
+    raise TypeError(
+        "FilterDisplay shows the first layer of a module when it is a "
+        "torch.nn.Linear on the input or a single-channel torch.nn.Conv2d; "
+        f"the first layer of {type(module).__name__} is "
+        f"{type(first).__name__ if first is not None else 'absent'}"
+        f"{'' if weight is None else f' with weights of shape {weight.shape}'}."
+    )
 
 
 def _check_image_shape(image_shape, n_features):
@@ -154,9 +187,12 @@ class FilterDisplay:
         ----------
         estimator : DenoisingAutoencoderTransformer or DenoisingAutoencoderImputer
             A fitted estimator (an imputer's filters act on its standardized,
-            non-empty columns).
+            non-empty columns). With a user's ``module``, its first layer
+            with weights must be a ``torch.nn.Linear`` on the input or a
+            single-channel ``torch.nn.Conv2d``, whose kernels are the tiles.
         image_shape : tuple of int (height, width)
-            The shape of the input images.
+            The shape of the input images (not used for a ``Conv2d``, whose
+            tiles have its kernel's shape).
         n_filters : int, default=100
             How many filters to show (the first ones; fewer if the layer is
             narrower).
@@ -173,8 +209,8 @@ class FilterDisplay:
         """
         autoencoder = _autoencoder(estimator, "FilterDisplay")
         _check_count(n_filters, "n_filters")
-        filters = autoencoder.coefs_[0].T  # (units, features)
-        image_shape = _check_image_shape(image_shape, filters.shape[1])
+        filters, kernel_shape = _first_layer_filters(autoencoder)
+        image_shape = kernel_shape or _check_image_shape(image_shape, filters.shape[1])
         display = cls(
             filters=filters[:n_filters].astype(np.float64), image_shape=image_shape
         )

@@ -44,6 +44,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._estimator import DenoisingAutoencoderTransformer
 from ._functions import ACTIVATIONS
 from ._imputer import DenoisingAutoencoderImputer, _is_nan
+from .modules import StackedDenoisingAutoencoder
 
 __all__ = []
 
@@ -124,6 +125,21 @@ def _min_opset(estimator):
     return 11 if numeric else 9
 
 
+def _check_built_in(estimator):
+    """The converters build the graph from the built-in stack's weights
+    (``coefs_``); a user's module has other layers."""
+    autoencoders = getattr(estimator, "autoencoders_", [estimator])
+    module = autoencoders[0].net_.module_
+    if not isinstance(module, StackedDenoisingAutoencoder):
+        raise TypeError(
+            f"to_onnx converts the built-in stack; this {type(estimator).__name__} "
+            f"trains its own module, {type(module).__name__}, whose layers the "
+            "converter does not know. Export the module itself with "
+            "torch.onnx.export (its encode as the forward pass), applying the "
+            "input fill (input_fill_) to missing entries before it."
+        )
+
+
 def _check_exportable(operator, container):
     estimator = operator.raw_operator
     check_is_fitted(estimator)
@@ -151,6 +167,7 @@ def _shape_calculator(width):
     def calculate(operator):
         estimator = operator.raw_operator
         check_is_fitted(estimator)
+        _check_built_in(estimator)
         _input_dtype(operator)
         _check_width(operator)
         input_type = operator.inputs[0].type

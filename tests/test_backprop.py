@@ -7,15 +7,17 @@ import pytest
 import torch
 
 from sk_dae._backprop import LayerBackprop
+from sk_dae._fill import InputFill
 from sk_dae._functions import ACTIVATIONS, LOSSES
 from sk_dae._loss import ReconstructionLoss, consistency_loss
-from sk_dae._modules import DAELayer
+from sk_dae.modules import DAELayer
 
-# (loss kind, decoder activation): each loss with the decoder it expects (the
-# bottom layer), and squared error through every activation (the upper layers
-# of a greedy stack reconstruct codes through the encoders' activation).
+# (loss kind, decoder activation): each loss on the bottom layer's affine
+# output (logits for cross-entropy), and squared error through every
+# activation (the upper layers of a greedy stack reconstruct codes through the
+# encoders' activation).
 OUTPUTS = sorted(
-    {(kind, loss.output) for kind, loss in LOSSES.items()}
+    {(kind, "identity") for kind in LOSSES}
     | {("mse", activation) for activation in ACTIVATIONS}
 )
 
@@ -57,7 +59,7 @@ def _holes(x, x_tilde, corrupted):
 
 def _autograd(layer, kind, emphasis, x_tilde, x, corrupted, observed=None):
     layer.zero_grad(set_to_none=True)
-    out = layer.decode(layer.encode(x_tilde), logits=LOSSES[kind].on_logits)
+    out = layer.decode(layer.encode(x_tilde))
     loss = ReconstructionLoss(emphasis)(out, x, kind, corrupted, observed)
     loss.backward()
     grads = {name: p.grad.clone() for name, p in layer.named_parameters()}
@@ -154,10 +156,10 @@ def test_an_unknown_activation_or_loss_raises():
 @pytest.mark.parametrize("kind", sorted(LOSSES))
 @pytest.mark.parametrize("emphasis", [None, (1.0, 0.25)])
 def test_the_loss_averages_over_observed_entries_only(kind, emphasis):
-    layer = _layer("sigmoid", LOSSES[kind].output, tied=False)
+    layer = _layer("sigmoid", "identity", tied=False)
     x_tilde, x, corrupted = _batch()
     x_tilde, x, corrupted, observed = _holes(x, x_tilde, corrupted)
-    out = layer.decode(layer.encode(x_tilde), logits=LOSSES[kind].on_logits)
+    out = layer.decode(layer.encode(x_tilde))
     loss = ReconstructionLoss(emphasis)(out, x, kind, corrupted, observed)
     # By hand: the emphasis weights of the observed entries, over their count.
     alpha, beta = emphasis or (1.0, 1.0)
@@ -185,47 +187,48 @@ def test_a_batch_with_no_observed_entry_weighs_nothing():
 def test_a_learned_fill_gets_the_gradient_of_the_inputs_it_stood_in_for(
     kind, missing, tied
 ):
-    layer = DAELayer(
-        7,
-        5,
-        activation="tanh",
-        output_activation=LOSSES[kind].output,
-        tied_weights=tied,
-        fill="learned",
-    ).to(torch.float64)
-    layer.reset_parameters(torch.Generator().manual_seed(0))
-    layer.set_fill(torch.linspace(-0.5, 0.5, 7))
+    layer = _layer("tanh", "identity", tied)
+    fill = InputFill(7, "learned", torch.linspace(-0.5, 0.5, 7)).to(torch.float64)
     x_tilde, x, corrupted = _batch()
     observed = None
     if missing:
         x_tilde, x, corrupted, observed = _holes(x, x_tilde, corrupted)
     holes = corrupted  # masking noise: the dropped inputs, the missing ones too
     layer.zero_grad(set_to_none=True)
-    filled = layer.fill_in(x_tilde, holes)
-    out = layer.decode(layer.encode(filled), logits=LOSSES[kind].on_logits)
+    filled = fill(x_tilde, holes)
+    out = layer.decode(layer.encode(filled))
     want = ReconstructionLoss()(out, x, kind, corrupted, observed)
     want.backward()
     want_grads = {name: p.grad.clone() for name, p in layer.named_parameters()}
-    assert want_grads["fill"].abs().max() > 0
-    loss, _ = LayerBackprop(layer, kind)(filled.detach(), x, corrupted, observed, holes)
+    want_fill = fill.value.grad.clone()
+    assert want_fill.abs().max() > 0
+    step = LayerBackprop(layer, kind, fill=fill.value)
+    loss, _ = step(filled.detach(), x, corrupted, observed, holes)
     torch.testing.assert_close(loss, want.detach(), rtol=1e-12, atol=0)
     for name, p in layer.named_parameters():
         torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
+    torch.testing.assert_close(fill.value.grad, want_fill, rtol=1e-10, atol=1e-14)
     # No hole in the batch: the fill takes no part, and gets no gradient.
-    LayerBackprop(layer, kind)(x, x, None, None, None)
-    torch.testing.assert_close(layer.fill.grad, torch.zeros_like(layer.fill))
+    step(x, x, None, None, None)
+    torch.testing.assert_close(fill.value.grad, torch.zeros_like(fill.value))
+
+
+def test_a_fixed_fill_gets_no_gradient():
+    fill = InputFill(7, "mean", torch.linspace(-0.5, 0.5, 7))
+    step = LayerBackprop(_layer("tanh", "identity", False), "mse", fill=fill.value)
+    assert "fill" not in step.grads
 
 
 @pytest.mark.parametrize("tied", [False, True])
 @pytest.mark.parametrize("kind", sorted(LOSSES))
 def test_the_consistency_term_matches_autograd(kind, tied):
-    layer = _layer("sigmoid", LOSSES[kind].output, tied)
+    layer = _layer("sigmoid", "identity", tied)
     x_tilde, x, corrupted = _batch()
     with torch.no_grad():
         clean = layer.encode(x)
     layer.zero_grad(set_to_none=True)
     h = layer.encode(x_tilde)
-    out = layer.decode(h, logits=LOSSES[kind].on_logits)
+    out = layer.decode(h)
     want = ReconstructionLoss()(out, x, kind, corrupted)
     want = want + consistency_loss(h, clean, 0.7)
     want.backward()

@@ -125,7 +125,7 @@ def test_a_network_saved_elsewhere_goes_where_device_points(fitted, monkeypatch)
 
 
 def test_float64_inference_runs_in_float32_on_a_gpu():
-    from sk_dae._estimator import _compute_dtype
+    from sk_dae._inference import compute_dtype as _compute_dtype
 
     assert _compute_dtype(np.float64, "cpu") == torch.float64
     assert _compute_dtype(np.float64, "cuda:0") == torch.float32

@@ -10,8 +10,9 @@ import torch
 from sklearn.datasets import load_digits
 
 from sk_dae import DenoisingAutoencoderTransformer
+from sk_dae._data import RowData
+from sk_dae._fill import FILLS
 from sk_dae._missing import column_means
-from sk_dae._modules import FILLS
 from sk_dae.inspection import ReconstructionDisplay
 
 X_UNIT = load_digits().data[:400] / 16
@@ -76,27 +77,29 @@ def test_masked_training_inputs_take_the_fill(input_fill):
     # The training step feeds the encoder the fill where the noise dropped an
     # input: the reconstruction the net trains on equals that of the batch
     # with the fill written into its dropped entries.
-    dae = _dae(input_fill=input_fill, max_epochs=1).fit(X_UNIT)
-    net = dae.net_
-    net.begin_stage(0, dae.corruption_.function(0), 0.5, drops=True)
+    dae = _dae(input_fill=input_fill, max_epochs=1, corruption_level=0.5)
+    net = _with_first_stage(dae.fit(X_UNIT))
     x = torch.as_tensor(X_UNIT[:32], dtype=torch.float32)
-    x_tilde, corrupted, holes = net.corrupt(x, None, net.noise_generator_)
-    assert holes is corrupted and corrupted.any()
+    x_tilde, corrupted = net.corrupt(x, None, net.noise_generator_)
+    assert corrupted.any()
     fill = torch.tensor(np.array(dae.input_fill_))
-    with torch.no_grad():
-        got = net.module_.reconstruct(x_tilde, layer=0, holes=holes)
-        want = net.module_.reconstruct(torch.where(corrupted, fill, x_tilde), layer=0)
-    torch.testing.assert_close(got, want, rtol=0, atol=0)
-    net.end_stage()
+    torch.testing.assert_close(x_tilde, torch.where(corrupted, fill, x), rtol=0, atol=0)
+
+
+def _with_first_stage(dae):
+    """The fitted net, its first training stage opened on X_UNIT."""
+    net = dae.net_
+    layer, module = net.stage_modules()[0]
+    net.stage_ = net.make_stage(layer, module, dae.corruption_, RowData(X_UNIT, "cpu"))
+    return net
 
 
 def test_a_zero_fill_needs_no_mask():
-    dae = _dae(max_epochs=1).fit(X_UNIT)
-    net = dae.net_
-    net.begin_stage(0, dae.corruption_.function(0), 0.5, drops=True)
+    net = _with_first_stage(_dae(max_epochs=1, corruption_level=0.5).fit(X_UNIT))
+    assert not net.stage_.fills and net.fill_.value is None
     x = torch.as_tensor(X_UNIT[:8], dtype=torch.float32)
-    assert net.corrupt(x, None, net.noise_generator_)[2] is None
-    net.end_stage()
+    x_tilde, corrupted = net.corrupt(x, None, net.noise_generator_)
+    torch.testing.assert_close(x_tilde, x * ~corrupted, rtol=0, atol=0)
 
 
 def test_the_fill_is_part_of_the_networks_shape():

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from sk_dae._loss import ReconstructionLoss
-from sk_dae._modules import DAELayer, StackedDenoisingAutoencoder
+from sk_dae.modules import DAELayer, StackedDenoisingAutoencoder
 
 
 def _stack(**kwargs):
@@ -16,9 +16,17 @@ def test_stack_shapes():
     assert module.encode(x).shape == (7, 3)
     assert module.encode(x, depth=1).shape == (7, 8)
     assert module.decode(module.encode(x)).shape == (7, 12)
-    assert module.reconstruct(x).shape == (7, 12)
+    assert module(x).shape == (7, 12)
     # A greedy stage of layer 1 maps codes of layer 0 back to themselves.
-    assert module.reconstruct(torch.rand(7, 8), layer=1).shape == (7, 8)
+    assert module.layers[1](torch.rand(7, 8)).shape == (7, 8)
+
+
+def test_stages_are_the_layers_when_greedy_and_the_stack_when_joint():
+    module = _stack()
+    assert module.stages("greedy") == list(module.layers)
+    assert module.stages("joint") == [module]
+    one = _stack(hidden_layer_sizes=(4,))
+    assert one.stages("joint") == [one.layers[0]]  # the same model either way
 
 
 def test_tied_weights_are_shared_not_copied():
@@ -53,19 +61,23 @@ def test_init_is_seeded_and_leaves_global_rng_alone():
     assert not torch.equal(a.layers[0].weight, c.layers[0].weight)
 
 
-def test_sigmoid_input_output_gives_unit_interval_and_logits_on_request():
-    module = _stack(input_output="sigmoid")
-    x = torch.randn(5, 12) * 10
-    z = module.reconstruct(x)
-    assert torch.all((z >= 0) & (z <= 1))
-    logits = module.reconstruct(x, logits=True)
-    torch.testing.assert_close(torch.sigmoid(logits), z)
+def test_the_bottom_decoder_is_affine_whatever_the_activation():
+    # Its output is on the loss's scale (logits for cross-entropy): the
+    # estimator applies the loss's link, never the module.
+    module = _stack(activation="sigmoid")
+    h = torch.rand(5, 3)
+    bottom = module.layers[0]
+    below = module.layers[1].decode(module.layers[2].decode(h))
+    want = below @ bottom.decoder_matrix().T + bottom.decoder_bias
+    torch.testing.assert_close(module.decode(h), want)
+    _, _, activations = module.mlp_weights("sigmoid")
+    assert activations == ["sigmoid"] * 6  # the link named last, for ONNX
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
 def test_upper_decoders_reconstruct_in_the_code_range(activation):
     module = _stack(activation=activation)
-    z = module.reconstruct(torch.randn(50, 8) * 5, layer=1)
+    z = module.layers[1](torch.randn(50, 8) * 5)
     lo, hi = {"sigmoid": (0, 1), "tanh": (-1, 1), "relu": (0, float("inf"))}[activation]
     assert torch.all((z >= lo) & (z <= hi))
 

@@ -12,8 +12,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
+from sk_dae._fill import FILLS
 from sk_dae._functions import ACTIVATIONS, LOSSES
-from sk_dae._modules import FILLS
 
 ort = pytest.importorskip("onnxruntime")  # the tests extra installs it
 skl2onnx = pytest.importorskip("skl2onnx")

@@ -55,25 +55,39 @@ def _weights(dae):
 )
 def test_hand_derived_step_trains_like_autograd(monkeypatch, params):
     fast = _dae(**params).fit(X)
-    monkeypatch.setattr(DenoisingAutoencoderNet, "_layer_backprop", lambda *a: None)
+    initialize = DenoisingAutoencoderNet.initialize
+
+    def autograd_only(net):
+        net.hand_derived = False
+        return initialize(net)
+
+    monkeypatch.setattr(DenoisingAutoencoderNet, "initialize", autograd_only)
     slow = _dae(**params).fit(X)
+    assert slow.net_.hand_derived is False
     for a, b in zip(_weights(fast), _weights(slow), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=1e-5)
 
 
 @pytest.mark.parametrize(
-    "sizes, layer, hand_derived",
-    [((8, 4), None, False), ((8, 4), 0, True), ((8, 4), 1, True), ((8,), None, True)],
+    "sizes, stacking, hand_derived",
+    [
+        ((8, 4), "joint", [False]),
+        ((8, 4), "greedy", [True, True]),
+        ((8,), "joint", [True]),
+        ((8,), "greedy", [True]),
+    ],
 )
 def test_only_a_joint_stage_over_several_layers_uses_autograd(
-    sizes, layer, hand_derived
+    sizes, stacking, hand_derived
 ):
-    net = _dae(hidden_layer_sizes=sizes).fit(X).net_
-    net.begin_stage(
-        layer, corrupt=lambda x, level, g, observed=None: (x, None), level=0.0
-    )
-    assert (net.backprop_ is not None) == hand_derived
+    dae = _dae(hidden_layer_sizes=sizes, stacking=stacking).fit(X)
+    net, data = dae.net_, RowData(X, "cpu")
+    stages = [
+        net.make_stage(layer, module, dae.corruption_, data)
+        for layer, module in net.stage_modules()
+    ]
+    assert [stage.backprop is not None for stage in stages] == hand_derived
 
 
 @pytest.mark.usefixtures("one_thread")
@@ -120,13 +134,10 @@ def _stage_outcome(dae, **kwargs):
     """The outcome that fit_stages returns for a fitted model's net."""
     net = dae.net_
     data = RowData(X, net.device)
-    return net.fit_stages(
-        data,
-        levels=dae._levels(),
-        corrupter=dae._corrupter,
-        epochs=kwargs.pop("epochs", 2),
-        **kwargs,
+    result = net.fit_stages(
+        data, dae.corruption_, epochs=kwargs.pop("epochs", 2), **kwargs
     )
+    return result.outcome, result.layer
 
 
 def test_fit_stages_says_done_after_every_epoch_of_every_layer():
