@@ -84,8 +84,21 @@ def _plain_sklearn_refs(app, what, name, obj, options, lines):
         lines[:] = [_SKLEARN_REF.sub(lambda m: m[1] or m[2], line) for line in lines]
 
 
+def _skip_torch_members(app, what, name, obj, skip, options):
+    """Leave out what a torch module inherits from ``torch.nn.Module``
+    unchanged: dozens of methods documented on torch's own site, whose
+    docstrings link into it (this offline build cannot) and are not numpydoc."""
+    import torch
+
+    inherited = getattr(torch.nn.Module, name, None)
+    if what == "class" and inherited is not None and obj is inherited:
+        return True
+    return None
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _plain_sklearn_refs)
+    app.connect("autodoc-skip-member", _skip_torch_members)
 
 
 # -- MyST ----------------------------------------------------------------------

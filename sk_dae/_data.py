@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.sparsefuncs import min_max_axis
 
-from ._missing import has_missing, split_missing
+from ._missing import has_missing, hold_out_entries, split_missing
 
 # Rows per forward pass of inference (transform, scoring, the codes of a layer
 # for the next greedy stage): large enough to keep the matrix products
@@ -170,6 +170,40 @@ class RowData:
         empty = ~np.isfinite(low)  # all missing: a range of 0 changes nothing
         low[empty], high[empty] = 0.0, 0.0
         return low, high
+
+
+def training_rows(X, device, holdout, fraction, seed):
+    """``(train, valid)``: the rows a training call trains on, and those it
+    validates on (None without ``holdout``), the same split at every call
+    for the same data and ``seed``.
+
+    ``holdout="rows"`` holds out a ``fraction`` of the rows (views of one
+    storage, no copy); ``"entries"`` a ``fraction`` of every row's observed
+    entries, which the training rows then lack and the validation rows
+    (the same rows) score (:func:`sk_dae._missing.hold_out_entries`).
+    """
+    if holdout == "entries":
+        X_train, targets = hold_out_entries(X, fraction, seed)
+        if np.isnan(targets).all():
+            raise ValueError(
+                "early_stopping with validation='entries' held out none of the "
+                f"{int((~np.isnan(X)).sum())} observed entries of X. Use more "
+                "data, a larger validation_fraction, or validation='rows'."
+            )
+        train = RowData(X_train, device, missing=True)
+        return train, train.with_targets(targets)
+    data = RowData(X, device)
+    if holdout is None:
+        return data, None
+    n_valid = max(1, round(fraction * len(data)))
+    if n_valid >= len(data):
+        raise ValueError(
+            f"early_stopping holds out {n_valid} of {len(data)} rows for "
+            "validation, leaving none to train on. Use more rows, a smaller "
+            "validation_fraction, or early_stopping=False."
+        )
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+    return data.subset(order[n_valid:]), data.subset(order[:n_valid])
 
 
 def _column_range(data):

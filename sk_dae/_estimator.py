@@ -19,13 +19,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
 
 from ._callbacks import DivergenceGuard, Outcome, StageEarlyStopping
-from ._data import RowData
+from ._data import training_rows
 from ._device import resolve_device
 from ._fill import FILLS
 from ._functions import ACTIVATIONS, LOSSES
 from ._inference import Inference, map_batches
 from ._loss import EMPHASIS_PRESETS
-from ._missing import column_means, empty_rows, hold_out_entries
+from ._missing import column_means, empty_rows
 from ._net import DenoisingAutoencoderNet
 from ._noise import NOISE_FUNCTIONS, Corruption
 from ._placement import PlacementMixin
@@ -40,12 +40,9 @@ from ._state import net_state, restore_net, unchanged_on_error
 from ._threads import keeps_callers_threads
 from ._validation import (
     check_emphasis,
-    check_entry_validation,
-    check_float32_range,
-    check_image_shape,
     check_layer_sizes,
     check_levels,
-    check_observed,
+    check_training_data,
     check_unit_interval,
     check_user_module_params,
     check_warm_structure,
@@ -508,8 +505,8 @@ class DenoisingAutoencoderTransformer(
         """
         warm = self.warm_start and self._is_fitted()
         with unchanged_on_error(self):
-            X = self._validate_fit_input(X, reset=not warm, whole=True)
-            net = self._training_net(X, warm, self.early_stopping)
+            X, image_shape = self._validate_fit_input(X, reset=not warm, whole=True)
+            net = self._training_net(X, image_shape, warm, self.early_stopping)
             first_row = len(net.history)
             self._train(net, X, self.max_epochs, validate=self.early_stopping)
             self._set_fitted(net, first_row)
@@ -548,8 +545,8 @@ class DenoisingAutoencoderTransformer(
                 stacklevel=2,
             )
         with unchanged_on_error(self):
-            X = self._validate_fit_input(X, reset=not continued)
-            net = self._training_net(X, continued, early_stopping=False)
+            X, image_shape = self._validate_fit_input(X, reset=not continued)
+            net = self._training_net(X, image_shape, continued, early_stopping=False)
             first_row = len(net.history)
             self._train(net, X, epochs=1, validate=False)
             self._set_fitted(net, first_row)
@@ -560,7 +557,14 @@ class DenoisingAutoencoderTransformer(
         return "device_" in vars(self)
 
     def _validate_fit_input(self, X, reset, *, whole=False):
-        """``whole``: X is the whole training set (``fit``), not one more part."""
+        """``(X, image_shape)``, validated; ``whole``: X is the whole
+        training set (``fit``), not one more part."""
+        self._check_extra_params()
+        if self.module is not None:
+            check_module_kind(self.module, self._module_params())
+            check_user_module_params(self, type(self)())
+        levels = self._levels()  # the cross-parameter checks, before any training
+        check_emphasis(self.emphasis, self.corruption)
         X = validate_data(
             self,
             X,
@@ -569,20 +573,18 @@ class DenoisingAutoencoderTransformer(
             dtype=_FLOAT_DTYPES,
             ensure_all_finite="allow-nan",
         )
-        check_float32_range(X)
-        check_observed(X, whole)
-        if self.loss == "bce":
-            check_unit_interval(X)
-        self._check_extra_params()
-        if self.module is not None:
-            check_module_kind(self.module, self._module_params())
-            check_user_module_params(self, type(self)())
-        self._levels()  # the cross-parameter checks, before any training
-        check_emphasis(self.emphasis, self.corruption)
-        check_image_shape(self.image_shape, X.shape[1], self.corruption)
+        holds_out = None
         if whole and self.early_stopping and self.validation == "entries":
-            check_entry_validation(X, self._stacking(), len(self._levels()))
-        return X
+            holds_out = (self._stacking(), len(levels))
+        image_shape = check_training_data(
+            X,
+            loss=self.loss,
+            image_shape=self.image_shape,
+            corruption=self.corruption,
+            whole=whole,
+            holds_out=holds_out,
+        )
+        return X, image_shape
 
     def _stacking(self):
         """How the stages run: a user's module is one stage, as a joint stack."""
@@ -618,7 +620,7 @@ class DenoisingAutoencoderTransformer(
 
     # -- the one way to a net ---------------------------------------------------
 
-    def _training_net(self, X, continued, early_stopping):
+    def _training_net(self, X, image_shape, continued, early_stopping):
         """The net a training call trains: a new one, built with the
         parameters the estimator holds now, from the fitted net's state when
         ``continued`` and from fresh weights otherwise. The fitted net itself
@@ -629,7 +631,7 @@ class DenoisingAutoencoderTransformer(
             source = self._placed_net()
             device, state = source.device, net_state(source)
             self.corruption_ = self.corruption_.continued(
-                self.corruption, self._levels(), self._image_shape(X)
+                self.corruption, self._levels(), image_shape
             )
         else:
             init, noise, shuffle, split = draw_seeds(self.random_state, 4)
@@ -647,7 +649,7 @@ class DenoisingAutoencoderTransformer(
                 self._spec["module_source"] = copy.deepcopy(self.module)
             device, state = resolve_device(self.device), None
             self.corruption_ = Corruption(
-                self.corruption, self._levels(), image_shape=self._image_shape(X)
+                self.corruption, self._levels(), image_shape=image_shape
             )
         # The emphasis is the criterion's, so a loaded net gets the last one.
         self._spec = {**self._spec, "emphasis": emphasis}
@@ -656,9 +658,6 @@ class DenoisingAutoencoderTransformer(
         if not continued:
             self._spec["code_shape"] = check_protocol(net.module_, X, net.device)
         return net
-
-    def _image_shape(self, X):
-        return check_image_shape(self.image_shape, X.shape[1], self.corruption)
 
     def _new_module(self):
         """The fitted architecture with fresh weights: the built-in stack, or
@@ -736,46 +735,15 @@ class DenoisingAutoencoderTransformer(
 
     def _train(self, net, X, epochs, validate):
         """Run ``epochs`` epochs of every stage; warn if training stopped short."""
-        train, valid = self._split(X, net.device, validate)
+        holdout = self.validation if validate else None
+        train, valid = training_rows(
+            X, net.device, holdout, self.validation_fraction, self._spec["split_seed"]
+        )
         result = net.fit_stages(train, self.corruption_, epochs, valid=valid)
         # The noise as trained: salt and pepper learned each stage's ranges.
         self.corruption_ = result.corruption
         if result.outcome in (Outcome.DIVERGED, Outcome.INTERRUPTED):
             self._warn_stopped(result, len(net.history))
-
-    def _split(self, X, device, validate):
-        """(train, valid) RowData; the same split at every call for the same
-        data."""
-        if validate and self.validation == "entries":
-            return self._split_entries(X, device)
-        data = RowData(X, device)
-        if not validate:
-            return data, None
-        n_valid = max(1, round(self.validation_fraction * len(data)))
-        if n_valid >= len(data):
-            raise ValueError(
-                f"early_stopping holds out {n_valid} of {len(data)} rows for "
-                "validation, leaving none to train on. Use more rows, a smaller "
-                "validation_fraction, or early_stopping=False."
-            )
-        generator = torch.Generator().manual_seed(self._spec["split_seed"])
-        order = torch.randperm(len(data), generator=generator)
-        return data.subset(order[n_valid:]), data.subset(order[:n_valid])
-
-    def _split_entries(self, X, device):
-        """Every row, without its held-out entries, to train on; the same rows
-        scored on those entries to validate."""
-        X_train, targets = hold_out_entries(
-            X, self.validation_fraction, self._spec["split_seed"]
-        )
-        if np.isnan(targets).all():
-            raise ValueError(
-                "early_stopping with validation='entries' held out none of the "
-                f"{int((~np.isnan(X)).sum())} observed entries of X. Use more "
-                "data, a larger validation_fraction, or validation='rows'."
-            )
-        train = RowData(X_train, device, missing=True)
-        return train, train.with_targets(targets)
 
     def _warn_stopped(self, result, epoch):
         untrained = ""

@@ -22,6 +22,22 @@ def _observed_range(X):
     return np.fmin.reduce(values, axis=None), np.fmax.reduce(values, axis=None)
 
 
+def check_training_data(X, *, loss, image_shape, corruption, whole, holds_out=None):
+    """Every check of a training call's X (after ``validate_data``), in one
+    visit: float32 range, observed columns, [0, 1] for ``loss="bce"``, the
+    image shape (returned, as a tuple or None), and ``holds_out``, the
+    ``(stacking, n_layers)`` of early stopping on held-out entries (None:
+    none)."""
+    check_float32_range(X)
+    check_observed(X, whole)
+    if loss == "bce":
+        check_unit_interval(X)
+    shape = check_image_shape(image_shape, X.shape[1], corruption)
+    if holds_out is not None:
+        check_entry_validation(X, *holds_out)
+    return shape
+
+
 def check_unit_interval(X, method="fit"):
     """``loss="bce"`` trains on, and scores, targets in [0, 1] only."""
     low, high = _observed_range(X)

@@ -79,8 +79,13 @@ class DAELayer(nn.Module):
 
     @torch.no_grad()
     def reset_parameters(self, generator):
-        """Glorot-uniform weights with the activation's gain, zero biases,
-        drawn from ``generator`` (a ``torch.Generator``)."""
+        """Draw Glorot-uniform weights with the activation's gain; zero the biases.
+
+        Parameters
+        ----------
+        generator : torch.Generator
+            The private generator the weights are drawn from.
+        """
         gain = nn.init.calculate_gain(ACTIVATIONS[self.activation].init_gain)
         nn.init.xavier_uniform_(self.weight, gain=gain, generator=generator)
         if self.decoder_weight is not None:
@@ -89,19 +94,59 @@ class DAELayer(nn.Module):
         self.decoder_bias.zero_()
 
     def encode(self, x):  # (B, n_in) -> (B, n_out)
-        """The codes ``s(W x + b)`` of a batch."""
+        """Encode a batch: ``s(W x + b)``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_in)
+            The inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_out)
+            The codes.
+        """
         return ACTIVATIONS[self.activation].forward(F.linear(x, self.weight, self.bias))
 
     def decoder_matrix(self):  # W', (n_in, n_out)
-        """The decoder's weight: its own, or the encoder's transposed."""
+        """Return the decoder's weight: its own, or the encoder's transposed.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_in, n_out)
+            ``W'``.
+        """
         return self.weight.t() if self.tied_weights else self.decoder_weight
 
     def decode(self, h):  # (B, n_out) -> (B, n_in)
-        """The reconstruction ``s'(W' h + b')`` of codes."""
+        """Decode codes: ``s'(W' h + b')``.
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (batch, n_out)
+            The codes.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_in)
+            The reconstruction.
+        """
         z = F.linear(h, self.decoder_matrix(), self.decoder_bias)
         return ACTIVATIONS[self.output_activation].forward(z)
 
     def forward(self, x):
+        """Reconstruct a batch: ``decode(encode(x))``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_in)
+            The inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_in)
+            The reconstruction.
+        """
         return self.decode(self.encode(x))
 
 
@@ -164,37 +209,99 @@ class StackedDenoisingAutoencoder(nn.Module):
             layer.reset_parameters(generator)
 
     def encode(self, x, depth=None):
-        """Codes of layer ``depth`` (default: the top layer)."""
+        """Encode a batch through the first ``depth`` layers.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            The inputs.
+        depth : int or None, default=None
+            How many layers to encode through; None: all of them.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, hidden_layer_sizes[depth - 1])
+            The codes of that layer.
+        """
         for layer in self.layers[:depth]:
             x = layer.encode(x)
         return x
 
     def decode(self, h):
-        """Decode top-layer codes back to input space through every layer."""
+        """Decode top-layer codes back to input space through every layer.
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (batch, hidden_layer_sizes[-1])
+            The top layer's codes.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            The reconstruction, on the loss's scale (the bottom decoder is
+            affine).
+        """
         for layer in reversed(self.layers):
             h = layer.decode(h)
         return h
 
     def forward(self, x):
+        """Reconstruct a batch: ``decode(encode(x))``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            The inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            The reconstruction.
+        """
         return self.decode(self.encode(x))
 
     def stages(self, stacking):
-        """The modules that training stages train, in order: each layer for
-        ``"greedy"`` (each denoises the codes of the one below), the whole
-        stack for ``"joint"``. A stack of one layer is that layer either way."""
+        """Return the modules that the training stages train, in order.
+
+        Parameters
+        ----------
+        stacking : {"greedy", "joint"}
+            ``"greedy"``: each layer, each denoising the codes of the one
+            below; ``"joint"``: the whole stack. A stack of one layer is
+            that layer either way.
+
+        Returns
+        -------
+        list of torch.nn.Module
+            The modules, bottom first.
+        """
         if stacking == "joint" and len(self.layers) > 1:
             return [self]
         return list(self.layers)
 
     def mlp_weights(self, output_activation="identity"):
-        """The stack as a multi-layer perceptron from the input back to it:
-        ``(coefs, intercepts, activations)``, with ``y = activation(x @ coef +
-        intercept)`` layer after layer, the encoders bottom up and then the
-        decoders top down, as scikit-learn's ``MLPRegressor.coefs_`` and
-        ``intercepts_`` are laid out. ``output_activation`` is the link that
-        takes the bottom decoder's output to the input's scale (``"sigmoid"``
-        for logits). Each coef is (n_in, n_out), a view of the parameter it
-        comes from (a tied decoder's is its encoder's weight)."""
+        """Return the stack as a multi-layer perceptron from the input back to it.
+
+        Layer after layer ``y = activation(x @ coef + intercept)``, the
+        encoders bottom up and then the decoders top down, as scikit-learn's
+        ``MLPRegressor.coefs_`` and ``intercepts_`` are laid out.
+
+        Parameters
+        ----------
+        output_activation : str, default="identity"
+            The link that takes the bottom decoder's output to the input's
+            scale (``"sigmoid"`` for logits).
+
+        Returns
+        -------
+        coefs : list of torch.Tensor
+            Each (n_in, n_out), a view of the parameter it comes from (a tied
+            decoder's is its encoder's weight).
+        intercepts : list of torch.Tensor
+            The biases, aligned with ``coefs``.
+        activations : list of str
+            The non-linearity of each layer.
+        """
         coefs, intercepts, activations = [], [], []
         for layer in self.layers:
             coefs.append(layer.weight.t())

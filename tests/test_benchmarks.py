@@ -188,6 +188,11 @@ def test_ab_engine_against_this_checkout():
     assert "2 rounds: this checkout" in out and "median of per-round ratios" in out
 
 
+def test_ab_engine_hand_derived_against_autograd():
+    out = _run("ab_engine.py", "--autograd", "--fashion", "--smoke")
+    assert "784-2000-784 bce, 2 rounds: hand-derived" in out and "autograd" in out
+
+
 def test_speed_under_load_smoke(tmp_path):
     out = _run("speed.py", "--under-load", "--smoke", "--out", str(tmp_path))
     assert "| sk_dae fit |" in out and "| torch loop |" in out and "busy process" in out

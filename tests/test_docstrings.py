@@ -21,12 +21,14 @@ import sk_dae
 import sk_dae.dask
 import sk_dae.datasets
 import sk_dae.inspection
+import sk_dae.modules
 from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
 from sk_dae.inspection import FilterDisplay, LossCurveDisplay, ReconstructionDisplay
 
 PUBLIC_CLASSES = [
     *(getattr(sk_dae, name) for name in sk_dae.__all__ if name[0].isupper()),
     *(getattr(sk_dae.inspection, name) for name in sk_dae.inspection.__all__),
+    *(getattr(sk_dae.modules, name) for name in sk_dae.modules.__all__),
 ]
 PUBLIC_FUNCTIONS = [
     getattr(module, name)
