@@ -84,17 +84,22 @@ def _first_layer_filters(autoencoder):
         ),
         None,
     )
-    weight = None if first is None else first.weight.detach().cpu().numpy()
-    if isinstance(first, nn.Linear) and weight.shape[1] == autoencoder.n_features_in_:
-        return weight, None
-    if isinstance(first, nn.Conv2d) and weight.shape[1] == 1:
-        return weight.reshape(len(weight), -1), tuple(weight.shape[2:])
+    if isinstance(first, (nn.Linear, nn.Conv2d)):
+        weight = first.weight.detach().cpu().numpy()
+        if (
+            isinstance(first, nn.Linear)
+            and weight.shape[1] == autoencoder.n_features_in_
+        ):
+            return weight, None
+        if isinstance(first, nn.Conv2d) and weight.shape[1] == 1:
+            return weight.reshape(len(weight), -1), tuple(weight.shape[2:])
+    what = "absent" if first is None else type(first).__name__
+    if isinstance(first, (nn.Linear, nn.Conv2d)):
+        what += f" with weights of shape {tuple(first.weight.shape)}"
     raise TypeError(
         "FilterDisplay shows the first layer of a module when it is a "
         "torch.nn.Linear on the input or a single-channel torch.nn.Conv2d; "
-        f"the first layer of {type(module).__name__} is "
-        f"{type(first).__name__ if first is not None else 'absent'}"
-        f"{'' if weight is None else f' with weights of shape {weight.shape}'}."
+        f"the first layer of {type(module).__name__} is {what}."
     )
 
 

@@ -328,3 +328,38 @@ def test_a_model_trained_on_the_gpu_exports_to_onnx_as_it_transforms_on_the_cpu(
     assert _on_gpu(gpu)  # exporting copies the weights; the model stays put
     on_cpu = pickle.loads(pickle.dumps(gpu)).set_params(device="cpu")
     np.testing.assert_allclose(served, on_cpu.transform(X32), rtol=1e-5, atol=1e-6)
+
+
+# -- a user's module ----
+
+
+class _ConvAE(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = torch.nn.Conv2d(1, 4, 3, stride=2, padding=1)
+        self.decoder = torch.nn.ConvTranspose2d(
+            4, 1, 3, stride=2, padding=1, output_padding=1
+        )
+
+    def encode(self, x):
+        return torch.relu(self.encoder(x.view(-1, 1, 8, 8)))
+
+    def decode(self, h):
+        return self.decoder(h).flatten(1)
+
+
+def test_a_users_module_trains_on_the_gpu_with_holes_and_moves_to_the_cpu():
+    X = X32.copy()
+    X[np.random.default_rng(0).random(X.shape) < 0.1] = np.nan
+    gpu = _dae(
+        module=_ConvAE,
+        hidden_layer_sizes=(100,),
+        device="cuda",
+        corruption="block_mask",
+        image_shape=(8, 8),
+        input_fill="learned",
+    ).fit(X)
+    assert _on_gpu(gpu) and gpu.net_.fill_.value.is_cuda
+    codes = gpu.transform(X)
+    cpu = pickle.loads(pickle.dumps(gpu)).set_params(device="cpu")
+    np.testing.assert_allclose(cpu.transform(X), codes, rtol=1e-4, atol=1e-5)

@@ -303,3 +303,62 @@ def test_the_imputer_trains_a_users_module():
     assert imputer.autoencoder_.lr == 1e-3
     with pytest.raises(ValueError, match="hidden_layer_sizes shape the built-in"):
         clone(imputer).set_params(hidden_layer_sizes=(8,)).fit(X_holed)
+
+
+class Rnn(nn.Module):
+    """A first layer that FilterDisplay cannot draw."""
+
+    def __init__(self, n_features):
+        super().__init__()
+        self.gru = nn.GRU(n_features, 8, batch_first=True)
+        self.out = nn.Linear(8, n_features)
+
+    def encode(self, x):
+        return self.gru(x.unsqueeze(1))[0][:, 0]
+
+    def decode(self, h):
+        return self.out(h)
+
+
+@pytest.mark.parametrize(
+    "module, shape",
+    [(DenseAE, (16, 64)), (ConvAE, (4, 9))],
+)
+def test_the_filter_display_draws_a_first_linear_or_conv2d(module, shape):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sk_dae.inspection import FilterDisplay
+
+    dae = _dae(module=module).fit(X)
+    display = FilterDisplay.from_estimator(dae, image_shape=(8, 8))
+    assert display.filters.shape == shape
+    first = next(dae.net_.module_.parameters()).detach().numpy()
+    np.testing.assert_allclose(display.filters, first.reshape(len(first), -1))
+    assert display.image_shape == ((8, 8) if module is DenseAE else (3, 3))
+
+
+def test_the_filter_display_refuses_another_first_layer():
+    from sk_dae.inspection import FilterDisplay
+
+    dae = _dae(module=Rnn).fit(X)
+    with pytest.raises(TypeError, match="first layer of Rnn is GRU"):
+        FilterDisplay.from_estimator(dae, image_shape=(8, 8))
+
+
+def test_onnx_export_refuses_a_users_module():
+    pytest.importorskip("skl2onnx")
+    from skl2onnx import to_onnx
+
+    import sk_dae.onnx  # noqa: F401
+
+    dae = _dae().fit(X)
+    with pytest.raises(TypeError, match="torch.onnx.export"):
+        to_onnx(dae, X[:1])
+
+
+def test_the_progress_bar_runs_with_a_users_module(capsys):
+    dae = _dae(verbose=1, max_epochs=1).fit(X)
+    assert dae.n_iter_ == 1
+    assert "train_loss" in capsys.readouterr().out
