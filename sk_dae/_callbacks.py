@@ -76,15 +76,18 @@ class DivergenceGuard(Callback):
             net.initialize_optimizer()
         self._snapshot = None
 
-    @staticmethod
-    def _copy(net):
-        """The state of every module of the net (the autoencoder, the fill)."""
+    # The modules of the net whose state it keeps: the autoencoder, the fill.
+    _MODULES = ("module", "fill")
+
+    @classmethod
+    def _copy(cls, net):
+        """The state of every module of the net."""
         return {
             name: {
                 k: v.detach().clone()
                 for k, v in getattr(net, name + "_").state_dict().items()
             }
-            for name in net._modules
+            for name in cls._MODULES
         }
 
 

@@ -89,13 +89,28 @@ def check_protocol(module, X, device):
     module.eval()  # a probe must not move batch-norm statistics
     try:
         with torch.no_grad():
-            h = module.encode(x)
+            h = _run(module.encode, x, f"{name}.encode")
             _check_tensor(h, f"{name}.encode", (len(x),), "(batch, ...)")
-            z = module.decode(h)
+            z = _run(module.decode, h, f"{name}.decode")
             _check_tensor(z, f"{name}.decode", tuple(x.shape), "(batch, n_features)")
     finally:
         module.train(was_training)
     return tuple(h.shape[1:])
+
+
+def _run(method, value, what):
+    """``method(value)``; an error it raises says where it came from (a
+    note keeps its type)."""
+    try:
+        return method(value)
+    except Exception as exc:
+        shape = tuple(getattr(value, "shape", ()))
+        exc.add_note(
+            f"sk_dae ran {what} on a batch of shape {shape} before training, "
+            "to check the module; encode takes (batch, n_features) rows and "
+            "decode what encode returns."
+        )
+        raise
 
 
 def _check_tensor(value, what, leading, expected):

@@ -125,6 +125,7 @@ def test_a_grid_search_reaches_a_setting_of_the_module():
     )
 
 
+@pytest.mark.usefixtures("one_thread")  # two fits: no thread choice to round apart
 def test_the_same_seed_gives_the_same_module_and_leaves_torchs_generator_alone():
     state = torch.get_rng_state()
     one, two = _dae().fit(X), _dae().fit(X)
@@ -362,3 +363,16 @@ def test_the_progress_bar_runs_with_a_users_module(capsys):
     dae = _dae(verbose=1, max_epochs=1).fit(X)
     assert dae.n_iter_ == 1
     assert "train_loss" in capsys.readouterr().out
+
+
+class WrongInput(DenseAE):
+    def encode(self, x):
+        return super().encode(x.view(-1, 8, 8))
+
+
+def test_an_error_in_the_modules_own_code_says_where_it_came_from():
+    with pytest.raises(RuntimeError) as error:
+        _dae(module=WrongInput).fit(X)
+    assert "ran WrongInput.encode on a batch of shape (2, 64)" in "".join(
+        error.value.__notes__
+    )
