@@ -19,22 +19,16 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
 
 from ._callbacks import DivergenceGuard, Outcome, StageEarlyStopping
-from ._data import training_rows
 from ._device import resolve_device
 from ._fill import FILLS
 from ._functions import ACTIVATIONS, LOSSES
 from ._inference import Inference, map_batches
 from ._loss import EMPHASIS_PRESETS
-from ._missing import column_means, empty_rows
+from ._missing import empty_rows
 from ._net import DenoisingAutoencoderNet
 from ._noise import NOISE_FUNCTIONS, Corruption
 from ._placement import PlacementMixin
-from ._protocol import (
-    ModuleParamsMixin,
-    build_module,
-    check_module_kind,
-    check_protocol,
-)
+from ._protocol import ModuleParamsMixin, build_module, check_module_kind
 from ._random import draw_seeds
 from ._state import net_state, restore_net, unchanged_on_error
 from ._threads import keeps_callers_threads
@@ -508,7 +502,7 @@ class DenoisingAutoencoderTransformer(
             X, image_shape = self._validate_fit_input(X, reset=not warm, whole=True)
             net = self._training_net(X, image_shape, warm, self.early_stopping)
             first_row = len(net.history)
-            self._train(net, X, self.max_epochs, validate=self.early_stopping)
+            self._train(net, X, self.max_epochs, self.early_stopping, fresh=not warm)
             self._set_fitted(net, first_row)
         return self
 
@@ -548,7 +542,7 @@ class DenoisingAutoencoderTransformer(
             X, image_shape = self._validate_fit_input(X, reset=not continued)
             net = self._training_net(X, image_shape, continued, early_stopping=False)
             first_row = len(net.history)
-            self._train(net, X, epochs=1, validate=False)
+            self._train(net, X, 1, validate=False, fresh=not continued)
             self._set_fitted(net, first_row)
         return self
 
@@ -653,11 +647,7 @@ class DenoisingAutoencoderTransformer(
             )
         # The emphasis is the criterion's, so a loaded net gets the last one.
         self._spec = {**self._spec, "emphasis": emphasis}
-        fill = None if continued or FILLS[self.input_fill] is None else column_means(X)
-        net = self._build_net(device, state, early_stopping=early_stopping, fill=fill)
-        if not continued:
-            self._spec["code_shape"] = check_protocol(net.module_, X, net.device)
-        return net
+        return self._build_net(device, state, early_stopping=early_stopping)
 
     def _new_module(self):
         """The fitted architecture with fresh weights: the built-in stack, or
@@ -678,17 +668,16 @@ class DenoisingAutoencoderTransformer(
             spec["init_seed"],
         )
 
-    def _build_net(self, device, state=None, *, early_stopping=False, fill=None):
+    def _build_net(self, device, state=None, *, early_stopping=False):
         """Every route to a net ends here: build one from the fitted
         architecture and the estimator's training parameters and callbacks as
         they are now, then load ``state`` (from ``net_state``; None keeps the
-        fresh weights, and ``fill``, the input fill's initial values)."""
+        fresh weights)."""
         spec = self._spec
         net = DenoisingAutoencoderNet(
             module=self._new_module(),
             n_features=spec["n_features"],
             input_fill=spec["input_fill"],
-            fill_values=fill,
             stacking=spec["stacking"],
             criterion__emphasis=spec["emphasis"],
             input_loss=spec["loss"],
@@ -733,15 +722,24 @@ class DenoisingAutoencoderTransformer(
         # state between the folds of a grid search, or between calls).
         return callbacks + copy.deepcopy(list(self.callbacks or []))
 
-    def _train(self, net, X, epochs, validate):
-        """Run ``epochs`` epochs of every stage; warn if training stopped short."""
-        holdout = self.validation if validate else None
-        train, valid = training_rows(
-            X, net.device, holdout, self.validation_fraction, self._spec["split_seed"]
+    def _train(self, net, X, epochs, validate, fresh):
+        """Run ``epochs`` epochs of every stage; warn if training stopped short.
+
+        X goes down to the net once: it checks the module, sets the input
+        fill and splits off the validation data itself."""
+        result = net.fit_data(
+            X,
+            self.corruption_,
+            epochs,
+            holdout=self.validation if validate else None,
+            fraction=self.validation_fraction,
+            seed=self._spec["split_seed"],
+            fresh=fresh,
         )
-        result = net.fit_stages(train, self.corruption_, epochs, valid=valid)
         # The noise as trained: salt and pepper learned each stage's ranges.
         self.corruption_ = result.corruption
+        if fresh:
+            self._spec = {**self._spec, "code_shape": result.code_shape}
         if result.outcome in (Outcome.DIVERGED, Outcome.INTERRUPTED):
             self._warn_stopped(result, len(net.history))
 

@@ -30,7 +30,7 @@ class InputFill(nn.Module):
         Width of the input.
     kind : {"zero", "mean", "learned"}
         A key of :data:`FILLS`.
-    values : array-like of shape (n_features,) or None
+    values : array-like of shape (n_features,) or None, default=None
         The initial values (the column means); None: zeros.
     """
 
@@ -47,6 +47,11 @@ class InputFill(nn.Module):
             self.value = nn.Parameter(start)
         else:
             self.register_buffer("value", start)
+
+    @torch.no_grad()
+    def set_values(self, values):
+        """Set the fill, in place (an optimizer keeps the same parameter)."""
+        self.value.copy_(torch.as_tensor(values, dtype=self.value.dtype))
 
     @property
     def active(self):

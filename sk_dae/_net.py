@@ -27,6 +27,7 @@ whose gradients are derived by hand (:mod:`sk_dae._backprop`, which says what
 that saves).
 """
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -37,13 +38,14 @@ from skorch.utils import TeeGenerator
 
 from ._backprop import LayerBackprop
 from ._callbacks import ContinuedScoring, Outcome, StopStage, restart_schedules
-from ._data import BatchIterator, RowData, each_batch
+from ._data import BatchIterator, RowData, each_batch, training_rows
 from ._fill import InputFill
 from ._functions import ACTIVATIONS, LOSSES
 from ._history import RowHistory
 from ._loss import ReconstructionLoss, consistency_loss
-from ._missing import holes_of, split_missing
+from ._missing import column_means, holes_of, split_missing
 from ._noise import NoiseRNG
+from ._protocol import check_protocol
 from ._threads import chooser
 from .modules import DAELayer, StackedDenoisingAutoencoder
 
@@ -108,13 +110,15 @@ class TrainingResult:
     ``INTERRUPTED``); ``layer`` the layer of that stage (None: the whole
     module); ``corruption`` the noise as trained (salt and pepper's ranges
     widened to each stage's data); ``bad_loss`` the loss that diverged, or
-    None.
+    None; ``code_shape`` the shape of one row's code, for a fresh module
+    (None otherwise).
     """
 
     outcome: Outcome
     layer: int | None
     corruption: object
     bad_loss: float | None = None
+    code_shape: tuple | None = None
 
 
 class DenoisingAutoencoderNet(NeuralNet):
@@ -133,9 +137,8 @@ class DenoisingAutoencoderNet(NeuralNet):
     n_features : int
         Width of the input.
     input_fill : {"zero", "mean", "learned"}, default="zero"
-        The fill of the input's holes (:class:`~sk_dae._fill.InputFill`).
-    fill_values : array-like of shape (n_features,) or None, default=None
-        Its initial values; None: zeros.
+        The fill of the input's holes (:class:`~sk_dae._fill.InputFill`),
+        zeros until :meth:`fit_data` of a fresh module sets it.
     stacking : {"greedy", "joint"}, default="joint"
         For the built-in stack, one stage per layer or one over the stack;
         any other module trains as one stage.
@@ -162,7 +165,6 @@ class DenoisingAutoencoderNet(NeuralNet):
         n_features,
         criterion=ReconstructionLoss,
         input_fill="zero",
-        fill_values=None,
         stacking="joint",
         input_loss="mse",
         noise_seed=0,
@@ -174,7 +176,6 @@ class DenoisingAutoencoderNet(NeuralNet):
         super().__init__(module, *args, criterion=criterion, **kwargs)
         self.n_features = n_features
         self.input_fill = input_fill
-        self.fill_values = fill_values
         self.stacking = stacking
         self.input_loss = input_loss
         self.noise_seed = noise_seed
@@ -199,7 +200,7 @@ class DenoisingAutoencoderNet(NeuralNet):
         super().initialize_module()
         # A custom skorch module: moved to the device, and its parameters
         # (a learned fill) join the optimizer's.
-        self.fill_ = InputFill(self.n_features, self.input_fill, self.fill_values)
+        self.fill_ = InputFill(self.n_features, self.input_fill)
         return self
 
     def initialize_history(self):
@@ -235,6 +236,29 @@ class DenoisingAutoencoderNet(NeuralNet):
         if self.stacking == "joint":
             return [(None, modules[0])]
         return list(enumerate(modules))
+
+    def fit_data(self, X, corruption, epochs, *, holdout, fraction, seed, fresh):
+        """Train on the rows of X: what a training call of the estimator runs.
+
+        A ``fresh`` module (one that has not trained yet) is first held to the
+        protocol on X's first rows (:func:`~sk_dae._protocol.check_protocol`),
+        and its input fill starts at X's column means; then ``holdout``
+        (None, ``"rows"`` or ``"entries"``) splits off ``fraction`` of X,
+        seeded by ``seed`` (:func:`~sk_dae._data.training_rows`), for early
+        stopping, and every stage trains (:meth:`fit_stages`).
+
+        Returns
+        -------
+        result : TrainingResult
+        """
+        code_shape = None
+        if fresh:
+            code_shape = check_protocol(self.module_, X, self.device)
+            if self.fill_.active:
+                self.fill_.set_values(column_means(X))
+        train, valid = training_rows(X, self.device, holdout, fraction, seed)
+        result = self.fit_stages(train, corruption, epochs, valid=valid)
+        return dataclasses.replace(result, code_shape=code_shape)
 
     def fit_stages(self, data, corruption, epochs, valid=None):
         """Train every stage for up to ``epochs`` epochs.
