@@ -827,8 +827,9 @@ class DenoisingAutoencoderTransformer(
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, hidden_layer_sizes[-1])
-            The codes, in X's float dtype.
+        X_new : ndarray of shape (n_samples, n_codes)
+            The codes, in X's float dtype: ``hidden_layer_sizes[-1]`` of
+            them, or a ``module``'s ``encode`` output flattened.
         """
         X = self._validate_transform_input(X)
         return self._map_batches(X, "transform", (self._n_features_out,))
@@ -839,7 +840,7 @@ class DenoisingAutoencoderTransformer(
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, hidden_layer_sizes[-1])
+        X : {array-like, sparse matrix} of shape (n_samples, n_codes)
             Codes, as returned by ``transform``.
 
         Returns

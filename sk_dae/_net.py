@@ -284,6 +284,9 @@ class DenoisingAutoencoderNet(NeuralNet):
                     low, high = data.column_range()
                     corruption = corruption.widened(layer, low, high)
                 self.stage_ = self.make_stage(layer, module, corruption, data, valid)
+                # Gradients left by the last stage must not reach Adam here.
+                for _, param in self.get_all_learnable_params():
+                    param.grad = None
                 outcome, bad_loss = self.fit_stage(data, epochs)
                 last = k + 1 == len(stages)
                 if last or outcome in (Outcome.DIVERGED, Outcome.INTERRUPTED):
@@ -307,9 +310,6 @@ class DenoisingAutoencoderNet(NeuralNet):
                 self.consistency,
                 fill=self.fill_.value if bottom else None,
             )
-        # Gradients left by the last stage must not reach Adam in this one.
-        for _, param in self.get_all_learnable_params():
-            param.grad = None
         return Stage(
             module=module,
             layer=layer,
