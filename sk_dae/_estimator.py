@@ -500,7 +500,7 @@ class DenoisingAutoencoderTransformer(
         warm = self.warm_start and self._is_fitted()
         with unchanged_on_error(self):
             X, image_shape = self._validate_fit_input(X, reset=not warm, whole=True)
-            net = self._training_net(X, image_shape, warm, self.early_stopping)
+            net = self._training_net(X.shape[1], image_shape, warm, self.early_stopping)
             first_row = len(net.history)
             self._train(net, X, self.max_epochs, self.early_stopping, fresh=not warm)
             self._set_fitted(net, first_row)
@@ -540,7 +540,9 @@ class DenoisingAutoencoderTransformer(
             )
         with unchanged_on_error(self):
             X, image_shape = self._validate_fit_input(X, reset=not continued)
-            net = self._training_net(X, image_shape, continued, early_stopping=False)
+            net = self._training_net(
+                X.shape[1], image_shape, continued, early_stopping=False
+            )
             first_row = len(net.history)
             self._train(net, X, 1, validate=False, fresh=not continued)
             self._set_fitted(net, first_row)
@@ -614,7 +616,7 @@ class DenoisingAutoencoderTransformer(
 
     # -- the one way to a net ---------------------------------------------------
 
-    def _training_net(self, X, image_shape, continued, early_stopping):
+    def _training_net(self, n_features, image_shape, continued, early_stopping):
         """The net a training call trains: a new one, built with the
         parameters the estimator holds now, from the fitted net's state when
         ``continued`` and from fresh weights otherwise. The fitted net itself
@@ -630,7 +632,7 @@ class DenoisingAutoencoderTransformer(
         else:
             init, noise, shuffle, split = draw_seeds(self.random_state, 4)
             self._spec = {
-                "n_features": X.shape[1],
+                "n_features": n_features,
                 **self._structure(),
                 "init_seed": init,
                 "noise_seed": noise,

@@ -29,12 +29,12 @@ def check_training_data(X, *, loss, image_shape, corruption, whole, holds_out=No
     ``(stacking, n_layers)`` of early stopping on held-out entries (None:
     none)."""
     check_float32_range(X)
-    check_observed(X, whole)
     if loss == "bce":
         check_unit_interval(X)
     shape = check_image_shape(image_shape, X.shape[1], corruption)
     if holds_out is not None:
         check_entry_validation(X, *holds_out)
+    check_observed(X, whole)  # last: it warns, and should not before an error
     return shape
 
 
