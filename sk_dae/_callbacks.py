@@ -1,5 +1,6 @@
 """Why a training stage ends, and the skorch callbacks that end one early."""
 
+import copy
 import enum
 import math
 import warnings
@@ -92,7 +93,16 @@ class DivergenceGuard(Callback):
 
 
 class StageEarlyStopping(EarlyStopping):
-    """skorch's ``EarlyStopping``, ending the stage with ``EARLY_STOPPED``."""
+    """skorch's ``EarlyStopping``, ending the stage with ``EARLY_STOPPED``.
+
+    With ``load_best`` it restores the input fill of the best epoch too:
+    skorch's keeps ``net.module_`` only, and the fill (a learned one trains
+    with the weights) is the net's other module, ``fill_``.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self.best_fill_ = None
 
     def on_epoch_end(self, net, **kwargs):
         try:
@@ -101,6 +111,15 @@ class StageEarlyStopping(EarlyStopping):
             if self.misses_ < self.patience:
                 raise  # not this callback's doing: a real Ctrl-C
             raise StopStage(Outcome.EARLY_STOPPED) from None
+        if self.load_best and self.best_epoch_ == net.history[-1, "epoch"]:
+            self.best_fill_ = copy.deepcopy(net.fill_.state_dict())
+
+    def on_train_end(self, net, **kwargs):
+        restores = self.load_best and self.best_epoch_ != net.history[-1, "epoch"]
+        super().on_train_end(net, **kwargs)
+        if restores and self.best_fill_ is not None:
+            net.fill_.load_state_dict(self.best_fill_)
+        self.best_fill_ = None
 
 
 class ContinuedScoring(PassthroughScoring):
@@ -133,7 +152,7 @@ def _stage_layer(net):
 
 def restart_schedules(net, lr, layer):
     """Start each skorch ``LRScheduler`` of ``net`` at the stage's own first
-    epoch, at the learning rate ``lr``, and replay the steps of the epochs
+    epoch, from the learning rate ``lr``, and replay the steps of the epochs
     (or batches) that ``layer`` trained in earlier calls.
 
     skorch builds the scheduler at ``on_train_begin`` with ``last_epoch`` set
@@ -146,13 +165,19 @@ def restart_schedules(net, lr, layer):
     ``ReduceLROnPlateau``, which follows a score, starts afresh.
     """
     rows = [row for row in net.history if row.get("layer") == layer]
-    for group in net.optimizer_.param_groups:
-        group["lr"] = lr
-        group.pop("initial_lr", None)
-    for _, callback in net.callbacks_:
-        if not isinstance(callback, LRScheduler) or "last_epoch" in callback.kwargs:
-            continue
-        batches = sum(row.get("train_batch_count", 0) for row in rows)
+    restarted = [
+        callback
+        for _, callback in net.callbacks_
+        if isinstance(callback, LRScheduler) and "last_epoch" not in callback.kwargs
+    ]
+    if restarted:
+        # The rate skorch's schedulers moved at their start, and the start
+        # they set.
+        for group in net.optimizer_.param_groups:
+            group["lr"] = lr
+            group.pop("initial_lr", None)
+    batches = sum(row.get("train_batch_count", 0) for row in rows)
+    for callback in restarted:
         callback.lr_scheduler_ = scheduler = callback.policy_(
             net.optimizer_, **callback.kwargs
         )

@@ -28,7 +28,12 @@ from ._missing import empty_rows
 from ._net import DenoisingAutoencoderNet
 from ._noise import NOISE_FUNCTIONS, Corruption
 from ._placement import PlacementMixin
-from ._protocol import ModuleParamsMixin, build_module, check_module_kind
+from ._protocol import (
+    ModuleParamsMixin,
+    build_module,
+    check_module_kind,
+    module_identity,
+)
 from ._random import draw_seeds
 from ._state import net_state, restore_net, unchanged_on_error
 from ._threads import keeps_callers_threads
@@ -102,7 +107,8 @@ class DenoisingAutoencoderTransformer(
           searches see them), and with ``n_features``, the input's width,
           when its ``__init__`` takes it. Its initialisation runs seeded by
           ``random_state``, in a fork of torch's generator (the caller's
-          stream is left as it was).
+          stream is left as it was), or gets that seed as ``init_seed``
+          when its ``__init__`` takes one.
         - An instance is deep-copied at each fresh fit, its weights as they
           are; the object given is never trained.
 
@@ -111,7 +117,8 @@ class DenoisingAutoencoderTransformer(
         ``activation`` must keep their defaults (they shape the built-in
         stack), and either ``stacking`` trains the module as one stage.
         Pickling stores the class by reference: it must be importable where
-        the model is loaded, and ``skops.io.load`` must be told to trust it.
+        the model is loaded, and ``skops.io.load`` must be told to trust it
+        (skops cannot store a model given an instance; pickle can).
 
     corruption : {"mask", "block_mask", "gaussian", "salt_and_pepper", "swap"} \
             or callable, default="mask"
@@ -604,10 +611,8 @@ class DenoisingAutoencoderTransformer(
             "stacking": self._stacking(),
             "input_fill": self.input_fill,
         }
-        if self.module is not None:
-            module = self.module
-            structure["module"] = module if isinstance(module, type) else type(module)
-            structure["module_params"] = self._module_params()
+        structure["module"] = module_identity(self.module)
+        structure["module_params"] = self._module_params()
         return structure
 
     def _output_activation(self):
@@ -640,9 +645,11 @@ class DenoisingAutoencoderTransformer(
                 "split_seed": split,
             }
             if self.module is not None:
-                # The module to rebuild from (a copy: the caller's instance
-                # may change after fit).
+                # The module to rebuild from: a copy (the caller's instance
+                # may change after fit), on the CPU (a model loads anywhere).
                 self._spec["module_source"] = copy.deepcopy(self.module)
+                if isinstance(self.module, torch.nn.Module):
+                    self._spec["module_source"].cpu()
             device, state = resolve_device(self.device), None
             self.corruption_ = Corruption(
                 self.corruption, self._levels(), image_shape=image_shape

@@ -335,10 +335,12 @@ class DenoisingAutoencoderNet(NeuralNet):
         patience, or else Ctrl-C.
         """
         self.threads_ = chooser("train", self.device)
+        # Each stage starts at the estimator's lr; skorch's LRScheduler
+        # resumes at the history's last epoch, which torch allows only once
+        # it knows the starting rate.
         for group in self.optimizer_.param_groups:
-            # skorch's LRScheduler resumes at the history's last epoch, which
-            # torch allows only once it knows the starting rate.
-            group.setdefault("initial_lr", self.lr)
+            group["lr"] = self.lr
+            group["initial_lr"] = self.lr
         self.notify("on_train_begin", X=data, y=None)
         # Each stage's learning-rate schedule starts at its own first epoch.
         restart_schedules(self, self.lr, self.stage_.layer)
@@ -592,7 +594,7 @@ class DenoisingAutoencoderNet(NeuralNet):
 _NOT_HERE = (
     "DenoisingAutoencoderNet.{method} is not supported: the estimator's net is "
     "its fitted state, and training it in place would change a fitted model "
-    "outside the estimator. Call the estimator's fit or partial_fit (or fit "
-    "with warm_start=True) instead; each trains a new net from the fitted "
-    "one's state."
+    "outside the estimator. Call the estimator's fit or partial_fit instead: "
+    "partial_fit (and fit with warm_start=True) trains a new net from the "
+    "fitted one's state, and fit starts afresh."
 )

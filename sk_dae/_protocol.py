@@ -41,9 +41,19 @@ def check_module_kind(module, module_params):
         )
 
 
+def module_identity(module):
+    """What fixes a module's shape, for a warm start to compare: None (the
+    built-in stack), a class, or an instance's class and parameter shapes."""
+    if module is None or isinstance(module, type):
+        return module
+    shapes = tuple((k, tuple(v.shape)) for k, v in module.state_dict().items())
+    return (type(module), shapes)
+
+
 def build_module(module, module_params, n_features, seed):
     """A new module: a deep copy of an instance, or the class built with
-    ``module_params`` (and ``n_features`` when its ``__init__`` takes it).
+    ``module_params`` (and ``n_features``, and ``init_seed`` as the
+    built-in stack takes it, when its ``__init__`` takes them).
 
     The class's own initialisation draws from torch's global generator:
     it runs in a fork of it, seeded with ``seed``, so that the weights are
@@ -54,8 +64,11 @@ def build_module(module, module_params, n_features, seed):
     if isinstance(module, nn.Module):
         return copy.deepcopy(module)
     kwargs = dict(module_params)
-    if "n_features" in inspect.signature(module.__init__).parameters:
+    accepted = inspect.signature(module.__init__).parameters
+    if "n_features" in accepted:
         kwargs.setdefault("n_features", n_features)
+    if "init_seed" in accepted:  # a module that seeds itself, as the built-in
+        kwargs.setdefault("init_seed", seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return module(**kwargs)

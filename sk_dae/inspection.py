@@ -193,7 +193,8 @@ class FilterDisplay:
         estimator : DenoisingAutoencoderTransformer or DenoisingAutoencoderImputer
             A fitted estimator (an imputer's filters act on its standardized,
             non-empty columns). With a user's ``module``, its first layer
-            with weights must be a ``torch.nn.Linear`` on the input or a
+            with weights (in the order the module registers its
+            sub-modules) must be a ``torch.nn.Linear`` on the input or a
             single-channel ``torch.nn.Conv2d``, whose kernels are the tiles.
         image_shape : tuple of int (height, width)
             The shape of the input images (not used for a ``Conv2d``, whose

@@ -68,15 +68,35 @@ def test_each_layers_schedule_goes_on_over_partial_fit_calls():
 
 
 def test_a_plateau_scheduler_starts_afresh_at_each_stage():
-    scheduler = LRScheduler(ReduceLROnPlateau, monitor="train_loss", patience=0)
+    # mode="max" on a falling loss: no epoch after the first improves, so
+    # layer 0's rate is cut; layer 1 starts again at the estimator's lr.
+    scheduler = LRScheduler(
+        ReduceLROnPlateau, monitor="train_loss", mode="max", patience=0
+    )
     dae = DenoisingAutoencoderTransformer(
         hidden_layer_sizes=(6, 4),
-        max_epochs=2,
+        max_epochs=3,
         callbacks=[("plateau", scheduler)],
         device="cpu",
         random_state=0,
     ).fit(X)
-    assert _lrs_by_layer(dae)[1][0] == pytest.approx(1e-3)
+    lrs = _lrs_by_layer(dae)
+    assert lrs[0][-1] < 1e-3
+    assert lrs[1][0] == pytest.approx(1e-3)
+
+
+def test_a_scheduler_with_its_own_last_epoch_is_left_as_torch_runs_it():
+    scheduler = LRScheduler(StepLR, step_size=1, gamma=0.5, last_epoch=0)
+    dae = DenoisingAutoencoderTransformer(
+        hidden_layer_sizes=(4,),
+        max_epochs=3,
+        lr=1e-2,
+        callbacks=[("step", scheduler)],
+        device="cpu",
+        random_state=0,
+    ).fit(X)
+    # torch's StepLR built at last_epoch=0 steps once at its start.
+    np.testing.assert_allclose(_lrs_by_layer(dae)[0], [5e-3, 2.5e-3, 1.25e-3])
 
 
 def test_the_best_loss_is_each_greedy_stages_own():

@@ -228,6 +228,40 @@ def test_a_learned_fill_is_trained_for_a_users_module():
     np.testing.assert_allclose(dae.transform(row), dae.transform(written), rtol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{"module": None}, {"module": DenseAE(64, width=4)}, {"module": ConvAE}],
+)
+def test_changing_the_module_refuses_to_continue(change):
+    dae = _dae(stacking="joint").fit(X)
+    with pytest.raises(
+        ValueError, match="Cannot continue training after changing module"
+    ):
+        dae.set_params(**change).partial_fit(X)
+    assert isinstance(dae.net_.module_, DenseAE)
+
+
+def test_early_stopping_restores_the_best_epochs_learned_fill():
+    fills = []
+
+    class KeepFill(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            fills.append(net.fill_.value.detach().clone().numpy())
+
+    X_holed = X.copy()
+    X_holed[np.random.default_rng(0).random(X.shape) < 0.2] = np.nan
+    dae = _dae(
+        input_fill="learned",
+        early_stopping=True,
+        n_iter_no_change=2,
+        tol=1e9,  # no epoch after the first counts as better
+        max_epochs=10,
+        callbacks=[("keep", KeepFill())],
+    ).fit(X_holed)
+    assert dae.n_iter_ == 3 and not np.allclose(fills[0], fills[-1])
+    np.testing.assert_array_equal(dae.input_fill_, fills[0])
+
+
 def test_warm_start_and_partial_fit_continue_a_users_module():
     dae = _dae().fit(X)
     n_epochs = dae.n_iter_
@@ -258,6 +292,7 @@ def test_a_diverging_module_is_stopped_and_restored():
     assert all(torch.isfinite(p).all() for p in dae.net_.module_.parameters())
 
 
+@pytest.mark.usefixtures("one_thread")  # two transforms, compared bit for bit
 def test_transform_runs_the_module_in_eval_mode():
     dae = _dae(module=WithDropout).fit(X)
     np.testing.assert_array_equal(dae.transform(X), dae.transform(X))
@@ -266,7 +301,9 @@ def test_transform_runs_the_module_in_eval_mode():
 def test_pickle_and_float64_transform():
     dae = _dae(module=ConvAE).fit(X)
     loaded = pickle.loads(pickle.dumps(dae))
-    np.testing.assert_allclose(loaded.transform(X), dae.transform(X), rtol=1e-6)
+    np.testing.assert_allclose(
+        loaded.transform(X), dae.transform(X), rtol=1e-5, atol=1e-6
+    )
     codes64 = dae.transform(X.astype(np.float64))
     assert codes64.dtype == np.float64
     np.testing.assert_allclose(codes64, dae.transform(X), rtol=1e-4, atol=1e-5)
@@ -375,4 +412,19 @@ def test_an_error_in_the_modules_own_code_says_where_it_came_from():
         _dae(module=WrongInput).fit(X)
     assert "ran WrongInput.encode on a batch of shape (2, 64)" in "".join(
         error.value.__notes__
+    )
+
+
+class SeedsItself(DenseAE):
+    def __init__(self, n_features, init_seed=-1):
+        super().__init__(n_features)
+        self.init_seed = init_seed
+
+
+def test_a_class_that_takes_init_seed_gets_the_seed_of_random_state():
+    one = _dae(module=SeedsItself, random_state=3).fit(X).net_.module_
+    two = _dae(module=SeedsItself, random_state=3).fit(X).net_.module_
+    assert one.init_seed == two.init_seed >= 0
+    assert _dae(module=SeedsItself, random_state=4).fit(X).net_.module_.init_seed != (
+        one.init_seed
     )
