@@ -58,6 +58,12 @@ def _is_auto(value):
     return isinstance(value, str) and value == "auto"
 
 
+def _differs(value, default):
+    """Whether a parameter's value is not its default (an "auto" default is
+    matched by _is_auto: an array of layer sizes would compare elementwise)."""
+    return not _is_auto(value) if _is_auto(default) else value != default
+
+
 def _auto_batch_size(n_samples):
     """64 rows, or a 40th of the rows up to 512: batches grow from 2,560 rows
     on. On benchmarks/impute.py's synthetic table at 10^4 rows (2-core CPU),
@@ -480,7 +486,11 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         names, made first with the imputer's."""
         self._check_extra_params()
         if self.module is not None:
-            changed = [k for k, v in _STACK_DEFAULTS.items() if getattr(self, k) != v]
+            changed = [
+                name
+                for name, default in _STACK_DEFAULTS.items()
+                if _differs(getattr(self, name), default)
+            ]
             if changed:
                 raise ValueError(
                     f"{', '.join(changed)} shape the built-in stack, but module "

@@ -339,8 +339,9 @@ def test_the_imputer_trains_a_users_module():
     np.testing.assert_array_equal(filled[kept], X_holed[kept])
     assert imputer.autoencoder_.net_.module_.width == 12
     assert imputer.autoencoder_.lr == 1e-3
-    with pytest.raises(ValueError, match="hidden_layer_sizes shape the built-in"):
-        clone(imputer).set_params(hidden_layer_sizes=(8,)).fit(X_holed)
+    for sizes in [(8,), np.array([8, 8])]:  # an array compares elementwise
+        with pytest.raises(ValueError, match="hidden_layer_sizes shape the built-in"):
+            clone(imputer).set_params(hidden_layer_sizes=sizes).fit(X_holed)
 
 
 class Rnn(nn.Module):
