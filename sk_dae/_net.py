@@ -531,8 +531,11 @@ class DenoisingAutoencoderNet(NeuralNet):
             loss.backward()
             return loss, z
         x_tilde, corrupted = self.corrupt(x, observed, self.noise_generator_)
-        # The holes the fill stood in for: those the noise dropped, or missing.
-        holes = corrupted if self.stage_.drops else holes_of(observed)
+        # The holes a learned fill stood in for (its gradient's entries):
+        # those the noise dropped, or the missing ones.
+        holes = None
+        if backprop.fill is not None:
+            holes = corrupted if self.stage_.drops else holes_of(observed)
         clean = self.clean_codes(x, observed)
         return backprop(x_tilde, x, corrupted, observed, holes, clean)
 
