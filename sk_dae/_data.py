@@ -172,7 +172,7 @@ class RowData:
         return low, high
 
 
-def training_rows(X, device, holdout, fraction, seed):
+def training_rows(X, device, holdout, fraction, seed, columns=None):
     """``(train, valid)``: the rows a training call trains on, and those it
     validates on (None without ``holdout``), the same split at every call
     for the same data and ``seed``.
@@ -180,10 +180,11 @@ def training_rows(X, device, holdout, fraction, seed):
     ``holdout="rows"`` holds out a ``fraction`` of the rows (views of one
     storage, no copy); ``"entries"`` a ``fraction`` of every row's observed
     entries, which the training rows then lack and the validation rows
-    (the same rows) score (:func:`sk_dae._missing.hold_out_entries`).
+    (the same rows) score (:func:`sk_dae._missing.hold_out_entries`; with
+    ``columns``, the column of each entry, whole columns are held out).
     """
     if holdout == "entries":
-        X_train, targets = hold_out_entries(X, fraction, seed)
+        X_train, targets = hold_out_entries(X, fraction, seed, columns=columns)
         if np.isnan(targets).all():
             raise ValueError(
                 "early_stopping with validation='entries' held out none of the "

@@ -37,7 +37,9 @@ class Inference:
 
     ``code_shape`` is one row's code as ``encode`` returns it (codes travel
     flattened); ``loss`` the key of :data:`~sk_dae._functions.LOSSES`
-    whose output link takes ``decode``'s output to the input's scale.
+    whose output link takes ``decode``'s output to the input's scale. A
+    mixed-type table's categorical columns (the net's ``columns_``) decode to
+    their softmax probabilities and score their cross-entropy.
     """
 
     def __init__(self, net, dtype, code_shape, loss):
@@ -52,17 +54,22 @@ class Inference:
         self.code_shape = tuple(code_shape)
         self.loss = LOSSES[loss]
         self.link = ACTIVATIONS[self.loss.output].forward
+        self.columns = net.columns_
 
     def encode(self, x, observed):  # (B, F) -> (B, prod(code_shape))
         h = self.module.encode(self.fill(x, holes_of(observed)))
         return h.reshape(len(h), -1)
 
     def decode(self, h):  # (B, prod(code_shape)) -> (B, F)
-        return self.link(self.module.decode(h.reshape(len(h), *self.code_shape)))
+        z = self.module.decode(h.reshape(len(h), *self.code_shape))
+        if self.columns is not None:
+            return self.columns.link(self.link, z)
+        return self.link(z)
 
     def neg_loss(self, x, observed):  # (B, F) -> (B,)
         h = self.module.encode(self.fill(x, holes_of(observed)))
-        return -row_losses(self.loss, self.module.decode(h), x, observed)
+        z = self.module.decode(h)
+        return -row_losses(self.loss, z, x, observed, self.columns)
 
     @property
     def code_width(self):

@@ -33,9 +33,38 @@ def loss_weights(corrupted, emphasis, observed=None):
     return present if weight is None else present.mul_(weight)
 
 
-def row_losses(loss, z, x, observed=None):
-    """Mean ``loss.elementwise(z, x)`` of each row over its observed entries:
+def column_loss(loss, z, x, columns, emphasis, corrupted=None, observed=None):
+    """The batch loss of a mixed-type table (``columns``, a
+    :class:`~sk_dae._columns.DeviceColumns`): per column, the numeric ones'
+    ``loss`` and each categorical one's cross-entropy, weighted by the
+    layout's column weights and the emphasis, averaged over the observed
+    columns. With no categorical column and unit weights this is the loss
+    over entries of :class:`ReconstructionLoss`."""
+    values = columns.column_losses(loss, z, x)  # (B, C)
+    weight = columns.weights.expand_as(values)
+    if emphasis is not None and corrupted is not None:
+        alpha, beta = emphasis
+        touched = columns.columns_of(corrupted)
+        weight = weight * (touched * (alpha - beta) + beta)
+    if observed is None:
+        total = columns.weights.sum() * len(values)
+    else:
+        present = columns.columns_of(observed)
+        weight = weight * present
+        total = (columns.weights * present).sum().clamp(min=1e-12)
+    return (values * weight).sum() / total
+
+
+def row_losses(loss, z, x, observed=None, columns=None):
+    """Mean ``loss.elementwise(z, x)`` of each row over its observed entries
+    (over its observed columns, weighted, for a mixed-type table):
     (B,), NaN for a row with none."""
+    if columns is not None:
+        values = columns.column_losses(loss, z, x)
+        weight = columns.weights.expand_as(values)
+        if observed is not None:
+            weight = weight * columns.columns_of(observed)
+        return (values * weight).sum(dim=1) / weight.sum(dim=1)
     values = loss.elementwise(z, x)
     if observed is None:
         return values.mean(dim=1)
@@ -56,11 +85,21 @@ class ReconstructionLoss(nn.Module):
         super().__init__()
         self.emphasis = emphasis
 
-    def forward(self, output, target, kind="mse", corrupted=None, observed=None):
+    def forward(
+        self, output, target, kind="mse", corrupted=None, observed=None, columns=None
+    ):
         """``mean(w * l(output, target))`` for the loss ``kind`` of ``LOSSES``;
-        ``observed`` (or None: all) marks the entries that are targets."""
+        ``observed`` (or None: all) marks the entries that are targets;
+        ``columns`` (a :class:`~sk_dae._columns.DeviceColumns`, or None) says
+        where a mixed-type table's categorical columns lie
+        (:func:`column_loss`)."""
+        loss = lookup(LOSSES, kind, "loss")
+        if columns is not None:
+            return column_loss(
+                loss, output, target, columns, self.emphasis, corrupted, observed
+            )
         weight = loss_weights(corrupted, self.emphasis, observed)
-        return lookup(LOSSES, kind, "loss").mean(output, target, weight)
+        return loss.mean(output, target, weight)
 
 
 def consistency_loss(codes, clean_codes, weight):

@@ -71,7 +71,7 @@ def column_means(X):
     return np.nan_to_num(np.asarray(means, dtype=np.float32), nan=0.0)
 
 
-def hold_out_entries(X, fraction, seed):
+def hold_out_entries(X, fraction, seed, columns=None):
     """Hide a random ``fraction`` of the observed entries of dense X.
 
     Returns ``(X_train, targets)``, two float32 arrays shaped as X: X with the
@@ -80,9 +80,18 @@ def hold_out_entries(X, fraction, seed):
     keeps at least one in ``X_train`` (a row that would lose all gets one
     back); where X has two or more observed entries, at least one is held out
     (tiny data would otherwise often hold out none). ``seed`` seeds a private
-    generator.
+    generator. ``columns`` (an int array, the column of each entry; None:
+    each entry is one) holds out whole columns: a categorical column's
+    one-hot entries go together.
     """
     X = np.asarray(X, dtype=np.float32)
+    if columns is not None:
+        first = np.flatnonzero(np.r_[True, columns[1:] != columns[:-1]])
+        X_train, targets = hold_out_entries(X[:, first], fraction, seed)
+        held = np.isnan(X_train) & ~np.isnan(X[:, first])
+        held = held[:, columns]
+        nan = np.float32(np.nan)
+        return np.where(held, nan, X), np.where(held, X, nan)
     observed = ~np.isnan(X)
     rng = np.random.default_rng(seed)
     held = observed & (rng.random(X.shape) < fraction)

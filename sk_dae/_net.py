@@ -38,6 +38,7 @@ from skorch.utils import TeeGenerator
 
 from ._backprop import LayerBackprop
 from ._callbacks import ContinuedScoring, Outcome, StopStage, restart_schedules
+from ._columns import ColumnLayout, DeviceColumns
 from ._data import BatchIterator, RowData, each_batch, training_rows
 from ._fill import InputFill
 from ._functions import ACTIVATIONS, LOSSES
@@ -76,7 +77,9 @@ class Stage:
     whether its rows have missing entries, which each batch then splits off;
     ``drops`` whether the noise drops inputs (masking), which then enter as
     holes; ``valid`` the validation rows (None: none); ``backprop`` the
-    hand-derived gradients, or None for autograd.
+    hand-derived gradients, or None for autograd; ``columns`` the
+    :class:`~sk_dae._columns.DeviceColumns` of a mixed-type table's input
+    (the bottom stage's; None: every input is a column).
     """
 
     module: torch.nn.Module
@@ -90,6 +93,7 @@ class Stage:
     drops: bool
     valid: RowData | None = None
     backprop: LayerBackprop | None = None
+    columns: DeviceColumns | None = None
 
     @property
     def held_out(self):
@@ -154,6 +158,11 @@ class DenoisingAutoencoderNet(NeuralNet):
     hand_derived : bool, default=True
         Whether a stage that trains one ``DAELayer`` uses the hand-derived
         gradients (False: autograd, as every other stage; for measuring).
+    columns : dict or None, default=None
+        A mixed-type table's :class:`~sk_dae._columns.ColumnLayout` as its
+        ``to_dict()``: the input's numeric columns, then one one-hot group per
+        categorical column, each reconstructed with a softmax cross-entropy.
+        None: every input is a numeric column.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -171,6 +180,7 @@ class DenoisingAutoencoderNet(NeuralNet):
         shuffle_seed=0,
         consistency=0.0,
         hand_derived=True,
+        columns=None,
         **kwargs,
     ):
         super().__init__(module, *args, criterion=criterion, **kwargs)
@@ -182,6 +192,7 @@ class DenoisingAutoencoderNet(NeuralNet):
         self.shuffle_seed = shuffle_seed
         self.consistency = consistency
         self.hand_derived = hand_derived
+        self.columns = columns
 
     def get_default_callbacks(self):
         # skorch's, but the scores keep their best across calls, and the
@@ -209,6 +220,9 @@ class DenoisingAutoencoderNet(NeuralNet):
 
     def initialize(self):
         super().initialize()
+        self.columns_ = None
+        if self.columns is not None:
+            self.columns_ = ColumnLayout(**self.columns).on(self.device)
         self.threads_ = None  # the ThreadChooser of the stage that trains
         self.stage_ = None
         self.noise_generator_ = NoiseRNG(self.device, self.noise_seed)
@@ -256,7 +270,12 @@ class DenoisingAutoencoderNet(NeuralNet):
             code_shape = check_protocol(self.module_, X, self.device)
             if self.fill_.active:
                 self.fill_.set_values(column_means(X))
-        train, valid = training_rows(X, self.device, holdout, fraction, seed)
+        entry_columns = None
+        if self.columns is not None:
+            entry_columns = ColumnLayout(**self.columns).bit_columns()
+        train, valid = training_rows(
+            X, self.device, holdout, fraction, seed, columns=entry_columns
+        )
         result = self.fit_stages(train, corruption, epochs, valid=valid)
         return dataclasses.replace(result, code_shape=code_shape)
 
@@ -301,8 +320,10 @@ class DenoisingAutoencoderNet(NeuralNet):
         or None) on ``data`` with ``corruption``."""
         bottom = not layer  # None (the whole module) or layer 0
         loss_kind = self.input_loss if bottom else "mse"
+        columns = self.columns_ if bottom else None
         backprop = None
-        if self.hand_derived and isinstance(module, DAELayer):
+        # The hand-derived gradients know the loss over entries only.
+        if self.hand_derived and isinstance(module, DAELayer) and columns is None:
             backprop = LayerBackprop(
                 module,
                 loss_kind,
@@ -323,6 +344,7 @@ class DenoisingAutoencoderNet(NeuralNet):
             drops=corruption.drops,
             valid=valid,
             backprop=backprop,
+            columns=columns,
         )
 
     def fit_stage(self, data, epochs):
@@ -541,10 +563,14 @@ class DenoisingAutoencoderNet(NeuralNet):
 
     def _as_output(self, z):
         """The stage's reconstruction as callbacks score it, from what the
-        loss took (its logits, for a loss on logits)."""
+        loss took (its logits, for a loss on logits; a mixed-type table's
+        categorical columns as softmax probabilities)."""
+        link = ACTIVATIONS[LOSSES[self.stage_.loss_kind].output].forward
+        if self.stage_.columns is not None:
+            return self.stage_.columns.link(link, z.detach())
         if not self.stage_.on_logits:
             return z
-        return ACTIVATIONS[LOSSES[self.stage_.loss_kind].output].forward(z.detach())
+        return link(z.detach())
 
     def validation_step(self, batch, **fit_params):
         loss, z = self._validation_loss_and_output(batch)
@@ -581,7 +607,10 @@ class DenoisingAutoencoderNet(NeuralNet):
         with torch.set_grad_enabled(training):
             self.module_.train(training)
             z = self.module_.decode(self.module_.encode(self.fill_(x, ~observed)))
-        return ACTIVATIONS[LOSSES[self.input_loss].output].forward(z)
+        link = ACTIVATIONS[LOSSES[self.input_loss].output].forward
+        if self.columns_ is not None:
+            return self.columns_.link(link, z)
+        return link(z)
 
     def get_loss(
         self, y_pred, y_true, X=None, training=False, corrupted=None, observed=None
@@ -589,8 +618,9 @@ class DenoisingAutoencoderNet(NeuralNet):
         """Mean denoising loss of the batch: reconstruction ``y_pred`` against the
         clean input ``y_true`` over its ``observed`` entries (None: all);
         ``corrupted`` marks the components to emphasise."""
+        stage = self.stage_
         return self.criterion_(
-            y_pred, y_true, self.stage_.loss_kind, corrupted, observed
+            y_pred, y_true, stage.loss_kind, corrupted, observed, stage.columns
         )
 
 
