@@ -21,6 +21,17 @@ from ._noise import IMAGE_NOISES, NOISE_FUNCTIONS
 from ._protocol import PREFIX, ModuleParamsMixin
 from ._random import draw_seeds
 from ._state import unchanged_on_error
+from ._table import (
+    FROM_DTYPE,
+    TableColumns,
+    categorical_mask,
+    check_still_numeric,
+    column_kinds,
+    make_table,
+    missing_of,
+    table_from_state,
+    table_state,
+)
 from ._threads import keeps_callers_threads
 
 # The autoencoder's parameters, under the transformer's names; the imputer
@@ -138,7 +149,28 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
 
     keep_empty_features : bool, default=False
         Columns with no observed value at fit are dropped from the output; if
-        True they are kept, filled with 0.
+        True they are kept, filled with 0 (a categorical one stays missing).
+
+    categorical_features : "from_dtype", array-like of int, str or bool, \
+            or None, default="from_dtype"
+        Which columns are categorical, as in
+        :class:`DenoisingAutoencoderTransformer` (by default a DataFrame's
+        category, string, object and bool columns, and an object array's
+        columns that hold anything but numbers). A categorical column is
+        modelled as one softmax over its categories: its holes get the most
+        probable category (with ``sample_posterior``, one drawn from those
+        probabilities), and it comes back with its own values and dtype.
+        ``missing_values`` applies to the numeric columns; a category is
+        missing when it is NaN, None or ``pd.NA``.
+
+    max_categories : int or None, default=None
+        At most this many levels per categorical column, the rarest grouped,
+        as in :class:`~sklearn.preprocessing.OneHotEncoder`; a hole filled
+        with the group gets its most frequent category.
+
+    min_frequency : int, float or None, default=None
+        Categories rarer than this are grouped into one level, as in
+        :class:`~sklearn.preprocessing.OneHotEncoder`.
 
     hidden_layer_sizes : "auto", int or tuple of int, default="auto"
         Hidden widths of the autoencoder. ``"auto"``: three layers of
@@ -271,8 +303,15 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
 
     mean_, scale_ : ndarray of shape (n_features,)
         Mean and standard deviation of each column's observed values (0 for an
-        empty column). A column whose observed values are all equal imputes
-        that value.
+        empty column, NaN for a categorical one). A column whose observed
+        values are all equal imputes that value.
+
+    is_categorical_ : ndarray of bool of shape (n_features,)
+        Which columns were treated as categorical.
+
+    categories_ : list of ndarray
+        For each categorical column, in column order, the categories seen at
+        fit, sorted.
 
     indicator_ : MissingIndicator or None
         The indicator of ``add_indicator``.
@@ -282,7 +321,8 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         imputation on the held-out entries, in the column's units (the
         standard deviation of the noise of a draw; the error over all
         held-out entries for a column with fewer than 5 of them, 0 for an
-        empty column). None otherwise.
+        empty column, NaN for a categorical one, whose draws come from its
+        softmax). None otherwise.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -330,6 +370,10 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         # Block masking needs the rows' image shape, which tables lack.
         "corruption": [StrOptions(set(NOISE_FUNCTIONS) - IMAGE_NOISES), callable],
         "missing_values": [Real],
+        **{
+            name: DenoisingAutoencoderTransformer._parameter_constraints[name]
+            for name in ("categorical_features", "max_categories", "min_frequency")
+        },
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
         "hidden_layer_sizes": [
@@ -357,6 +401,9 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         missing_values=np.nan,
         add_indicator=False,
         keep_empty_features=False,
+        categorical_features=FROM_DTYPE,
+        max_categories=None,
+        min_frequency=None,
         hidden_layer_sizes="auto",
         module=None,
         corruption="mask",
@@ -385,6 +432,9 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         self.missing_values = missing_values
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
+        self.categorical_features = categorical_features
+        self.max_categories = max_categories
+        self.min_frequency = min_frequency
         self.hidden_layer_sizes = hidden_layer_sizes
         self.module = module
         self.corruption = corruption
@@ -413,8 +463,17 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
             setattr(self, name, value)
 
     def _validate_input(self, X, reset):
-        """X as a float array (a copy) with NaN wherever a value is missing."""
+        """``(X, frame)``: X as a float array (a copy) with NaN wherever a
+        value is missing, and None; a table with categorical columns has them
+        as their level codes, and comes with the table read
+        (``_read_table``)."""
+        if reset:
+            self._columns = self._table_columns(X)
+        if self._columns is not None:
+            return self._read_table(X, reset)
         nan_missing = _is_nan(self.missing_values)
+        if not reset:
+            check_still_numeric(X)
         X = validate_data(
             self,
             X,
@@ -425,7 +484,35 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         )
         if not nan_missing:
             X[X == self.missing_values] = np.nan
-        return X
+        return X, None
+
+    def _table_columns(self, X):
+        """The :class:`~sk_dae._table.TableColumns` of a table with
+        categorical columns, fitted; None when every column is numeric."""
+        mask = categorical_mask(X, self.categorical_features)
+        if mask is None:
+            return None
+        return TableColumns(
+            mask, max_categories=self.max_categories, min_frequency=self.min_frequency
+        ).fit(X)
+
+    def _read_table(self, X, reset):
+        """A table's columns as floats, the categorical ones as level codes
+        (NaN where missing, or unseen at fit); the table is kept for the
+        output, which returns its observed entries as they are: ``(M,
+        frame)``."""
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        M, frame = self._columns.code_matrix(X, warn_unknown=not reset)
+        if np.isinf(M).any():
+            raise ValueError(
+                "Input X contains infinity: a numeric column holds inf or -inf. "
+                "Replace it (NaN marks a missing value)."
+            )
+        if not _is_nan(self.missing_values):
+            numeric = M[:, self._columns.numeric_columns]
+            numeric[numeric == self.missing_values] = np.nan
+            M[:, self._columns.numeric_columns] = numeric
+        return M, frame
 
     @keeps_callers_threads
     @_fit_context(prefer_skip_nested_validation=True)
@@ -445,7 +532,10 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
             The fitted imputer.
         """
         with unchanged_on_error(self):
-            X = self._validate_input(X, reset=True)
+            X, frame = self._validate_input(X, reset=True)
+            self.is_categorical_, self.categories_ = column_kinds(
+                self._columns, self.n_features_in_
+            )
             self._check_params(X)
             self.observed_features_ = ~np.isnan(X).all(axis=0)
             if not self.observed_features_.any():
@@ -454,10 +544,16 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
                     "impute from. SimpleImputer(keep_empty_features=True) fills "
                     "such data."
                 )
-            self.mean_, self.scale_ = _observed_moments(X, self.observed_features_)
+            self.mean_, self.scale_ = _observed_moments(
+                X, self.observed_features_ & ~self.is_categorical_
+            )
+            self.mean_[self.is_categorical_] = np.nan
+            self.scale_[self.is_categorical_] = np.nan
             self.indicator_ = None
             if self.add_indicator:
-                self.indicator_ = MissingIndicator(error_on_new=False).fit(X)
+                self.indicator_ = MissingIndicator(error_on_new=False).fit(
+                    self._missing_marks(X, frame)
+                )
             self._draw_seed, split_seed = draw_seeds(self.random_state, 2)
             params = self._autoencoder_params(X)
             X_train, held_out = self._standardized(X), None
@@ -535,6 +631,12 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
             params["lr"] = _auto_lr(params["hidden_layer_sizes"])
         # Early stopping judges imputations: of held-out entries, not rows.
         params["validation"] = "entries"
+        # The categorical columns arrive as level codes, to be one-hot encoded.
+        params["categorical_features"] = None
+        if self._columns is not None:
+            params["categorical_features"] = self.is_categorical_[
+                self.observed_features_
+            ]
         if self.lr_schedule == "cosine":
             schedule = LRScheduler(CosineAnnealingLR, T_max=params["max_epochs"])
             callbacks = list(params["callbacks"] or [])
@@ -542,9 +644,18 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         return params
 
     def _standardized(self, X):
+        """The kept columns, the numeric ones standardized (the codes of the
+        categorical ones as they are)."""
         kept = self.observed_features_
-        scale = self.scale_[kept]
-        return (X[:, kept] - self.mean_[kept]) / np.where(scale > 0, scale, 1.0)
+        mean, scale = self._moments()
+        return (X[:, kept] - mean[kept]) / scale[kept]
+
+    def _moments(self):
+        """``(mean_, scale_)`` as the standardization applies them: 0 and 1
+        for a categorical or a constant column."""
+        mean = np.nan_to_num(self.mean_, nan=0.0)
+        scale = np.where(self.scale_ > 0, self.scale_, 1.0)
+        return mean, scale
 
     def _hold_out(self, X_std, seed):
         """The standardized training rows without ``validation_fraction`` of
@@ -564,18 +675,21 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         """Root mean squared error of each column's held-out entries, as the
         autoencoders fill them from the rest of their rows, in the column's
         units; the error over all of them where a column has fewer than 5."""
-        recon = _mean_reconstruction(autoencoders, X_train)
+        recon, _ = self._mean_reconstruction(X_train, autoencoders)
         held = ~np.isnan(held_out)
+        categorical = self.is_categorical_[self.observed_features_]
+        held[:, categorical] = False
         squared = np.where(held, (recon - np.nan_to_num(held_out)) ** 2, 0.0)
         counts = held.sum(axis=0)
-        overall = squared.sum() / held.sum()
+        overall = squared.sum() / max(held.sum(), 1)
         per_column = np.where(
             counts >= 5, squared.sum(axis=0) / np.maximum(counts, 1), overall
         )
         scale = np.zeros(self.n_features_in_)
         scale[self.observed_features_] = (
-            np.sqrt(per_column) * self.scale_[self.observed_features_]
+            np.sqrt(per_column) * np.nan_to_num(self.scale_)[self.observed_features_]
         )
+        scale[self.is_categorical_] = np.nan
         return scale
 
     @keeps_callers_threads
@@ -598,13 +712,15 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
             by the indicator columns with ``add_indicator``.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
-        indicator, holes = self._indicator(X), np.isnan(X)
-        X = self._reconstructed(X)
+        X, frame = self._validate_input(X, reset=False)
+        indicator, holes = self._indicator(X, frame), np.isnan(X)
+        X, probabilities = self._reconstructed(X)
+        rng = None
         if self.sample_posterior:
             rng = np.random.default_rng(self._draw_seed)
             X = self._with_noise(X, holes, rng)
-        return self._output(X, indicator)
+        X = _fill_categories(X, holes, probabilities, rng)
+        return self._output(X, indicator, frame)
 
     @keeps_callers_threads
     def sample(self, X, n_draws=5, random_state=None):
@@ -629,7 +745,9 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         Returns
         -------
         draws : ndarray of shape (n_draws, n_samples, n_features_out)
-            The imputations, each as ``transform`` would return one.
+            The imputations, each as ``transform`` would return one (a list
+            of DataFrames where ``set_output`` asks for frames of a table
+            with categorical columns).
         """
         check_is_fitted(self)
         if not self.sample_posterior:
@@ -645,47 +763,110 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
             or n_draws < 1
         ):
             raise ValueError(f"n_draws must be an int of at least 1; got {n_draws!r}.")
-        X = self._validate_input(X, reset=False)
-        indicator, holes = self._indicator(X), np.isnan(X)
-        X = self._reconstructed(X)
+        X, frame = self._validate_input(X, reset=False)
+        indicator, holes = self._indicator(X, frame), np.isnan(X)
+        X, probabilities = self._reconstructed(X)
         rng = np.random.default_rng(draw_seeds(random_state, 1)[0])
-        draws = [self._with_noise(X.copy(), holes, rng) for _ in range(n_draws)]
-        return np.stack([self._output(draw, indicator) for draw in draws])
+        draws = [
+            _fill_categories(
+                self._with_noise(X.copy(), holes, rng), holes, probabilities, rng
+            )
+            for _ in range(n_draws)
+        ]
+        outputs = [self._output(draw, indicator, frame) for draw in draws]
+        if not all(isinstance(out, np.ndarray) for out in outputs):
+            return outputs  # frames (set_output): one per draw
+        return np.stack(outputs)
 
-    def _indicator(self, X):
+    def _indicator(self, X, frame):
         """The indicator columns of X (before its holes are filled), or None."""
         if self.indicator_ is None:
             return None
-        return self.indicator_.transform(X).astype(X.dtype)
+        marks = self._missing_marks(X, frame)
+        return self.indicator_.transform(marks).astype(X.dtype)
+
+    def _missing_marks(self, X, frame):
+        """X, or for a table NaN where an entry is missing and 0 elsewhere: a
+        category unseen at fit is NaN in X but no missing entry."""
+        if self._columns is None:
+            return X
+        missing = np.isnan(X)
+        for j in self._columns.categorical_columns:
+            missing[:, j] = _missing_values(frame, j)
+        return np.where(missing, np.nan, 0.0)
 
     def _reconstructed(self, X):
-        """X (a copy, NaN for missing) with the holes of its observed-at-fit
-        columns filled by the reconstruction, in X's units and dtype."""
+        """``(X, probabilities)``: X (a copy, NaN for missing) with the
+        holes of its observed-at-fit numeric columns filled by the
+        reconstruction, in X's units and dtype; and, for each categorical
+        column, ``{column: (n_samples, n_levels) probabilities}`` of its
+        levels (zeros in the rows without a hole)."""
         missing = np.isnan(X)
         rows = np.flatnonzero(missing[:, self.observed_features_].any(axis=1))
+        probabilities = {}
         if rows.size:
             kept = self.observed_features_
+            mean, scale = self._moments()
+            scale = np.nan_to_num(self.scale_)  # a constant column fills its value
             # The standardized rows are float64 (so are the moments): the fills
             # are cast to X's float dtype as they are written in.
             standardized = self._standardized(X[rows])
-            recon = _mean_reconstruction(self.autoencoders_, standardized)
-            filled = recon * self.scale_[kept] + self.mean_[kept]
+            recon, groups = self._mean_reconstruction(standardized)
+            filled = recon * scale[kept] + mean[kept]
             part = X[np.ix_(rows, np.flatnonzero(kept))]
             holes = np.isnan(part)
+            holes[:, self.is_categorical_[kept]] = False
             part[holes] = filled[holes]
             X[np.ix_(rows, np.flatnonzero(kept))] = part
-        return X
+            for j, group in groups.items():
+                probabilities[j] = np.zeros((len(X), group.shape[1]))
+                probabilities[j][rows] = group
+        return X, probabilities
+
+    def _mean_reconstruction(self, X, autoencoders=None):
+        """``(recon, groups)``: the mean of the autoencoders'
+        reconstructions of the standardized kept columns X (NaN in the
+        categorical ones), and each categorical column's mean probabilities
+        over its levels, ``{column: (n, n_levels)}``. ``autoencoders``: those
+        of ``autoencoders_`` by default."""
+        autoencoders = autoencoders or self.autoencoders_
+        if self._columns is None:
+            return _mean_reconstruction(autoencoders, X), {}
+        kept = np.flatnonzero(self.observed_features_)
+        categorical = self.is_categorical_[kept]
+        recon = np.full(X.shape, np.nan)
+        groups = {
+            j: np.zeros((len(X), len(self._columns.levels_[g])))
+            for g, j in enumerate(self._columns.categorical_columns)
+            if self.observed_features_[j]
+        }
+        for autoencoder in autoencoders:
+            numeric, probabilities = autoencoder._reconstruction(X)
+            recon[:, ~categorical] = np.nan_to_num(recon[:, ~categorical]) + numeric
+            for j, p, codes in zip(
+                kept[categorical],
+                probabilities,
+                autoencoder.categories_,
+                strict=True,
+            ):
+                # The autoencoder's levels are the codes it saw, in order.
+                groups[j][:, codes.astype(np.int64)] += p
+        recon /= len(autoencoders)
+        return recon, {j: g / len(autoencoders) for j, g in groups.items()}
 
     def _with_noise(self, X, holes, rng):
-        """X with Gaussian noise of ``residual_scale_`` added at ``holes``."""
-        rows, columns = np.nonzero(holes)
+        """X with Gaussian noise of ``residual_scale_`` added at the holes of
+        its numeric columns."""
+        rows, columns = np.nonzero(holes & ~self.is_categorical_)
         noise = rng.standard_normal(rows.size) * self.residual_scale_[columns]
         X[rows, columns] += noise.astype(X.dtype)
         return X
 
-    def _output(self, X, indicator):
+    def _output(self, X, indicator, frame=None):
         """The output columns: the kept (or zeroed empty) ones, then the
         indicator's."""
+        if self._columns is not None:
+            return self._table_output(X, indicator, frame)
         if self.keep_empty_features:
             X[:, ~self.observed_features_] = 0.0
         else:
@@ -693,6 +874,39 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         if indicator is not None:
             X = np.hstack([X, indicator])
         return X
+
+    def _table_output(self, X, indicator, frame):
+        """A table's output: its numeric columns as filled, its categorical
+        ones as given, their holes filled with the category of the filled
+        level code; in the container that ``set_output`` asks for (an object
+        array by default)."""
+        columns, dtypes = [], []
+        for j in range(self.n_features_in_):
+            if not (self.observed_features_[j] or self.keep_empty_features):
+                continue
+            if not self.is_categorical_[j]:
+                column = X[:, j] if self.observed_features_[j] else np.zeros(len(X))
+                columns.append(column)
+                dtypes.append(("float64", None, False))
+                continue
+            values = frame.values(j)
+            hole = _missing_values(frame, j) & ~np.isnan(X[:, j])
+            g = int(np.searchsorted(self._columns.categorical_columns, j))
+            levels = self._columns.levels_[g]
+            values[hole] = levels[X[hole, j].astype(np.int64)]
+            columns.append(values)
+            dtypes.append(self._columns.dtypes_[j])
+        if indicator is not None:
+            columns.extend(indicator.T)
+            dtypes.extend([("float64", None, False)] * indicator.shape[1])
+        container = _output_container(self)
+        return make_table(
+            columns,
+            list(self.get_feature_names_out()),
+            dtypes,
+            container,
+            getattr(frame.X, "index", None) if container == "pandas" else None,
+        )
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names: the kept input names, then the indicator's.
@@ -716,11 +930,66 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         indicator = self.indicator_.get_feature_names_out(names)
         return np.concatenate([kept, indicator])
 
+    def __getstate__(self):
+        # The table's columns as plain values (skops.io trusts no other type).
+        state = dict(super().__getstate__())
+        if state.get("_columns") is not None:
+            state["_columns"] = table_state(state["_columns"])
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if state.get("_columns") is not None:
+            state["_columns"] = table_from_state(state["_columns"])
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = _is_nan(self.missing_values)
+        # Strings too, but see the transformer's tags: no "string" tag.
+        tags.input_tags.categorical = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _missing_values(frame, j):
+    """Where column ``j`` of a table is missing (NaN, None or pd.NA)."""
+    return missing_of(frame.values(j))
+
+
+def _fill_categories(X, holes, probabilities, rng=None):
+    """X with each categorical column's holes set to a level code: the most
+    probable, or (``rng``) one drawn from the probabilities."""
+    for j, p in probabilities.items():
+        rows = np.flatnonzero(holes[:, j])
+        if not rows.size:
+            continue
+        if rng is None:
+            X[rows, j] = p[rows].argmax(axis=1)
+        else:
+            cumulative = np.cumsum(p[rows], axis=1)
+            u = rng.random(rows.size) * cumulative[:, -1]
+            codes = (u[:, None] > cumulative).sum(axis=1)
+            X[rows, j] = np.minimum(codes, p.shape[1] - 1)
+    return X
+
+
+def _output_container(estimator):
+    """What ``set_output`` asks ``transform`` to return: "pandas",
+    "polars" or "numpy". scikit-learn's wrapper would turn an object array
+    into a frame of object columns; built here, a frame keeps the columns'
+    categorical dtypes. Read through a private scikit-learn helper (1.2 and
+    later), checked for; without it, an object array, which the wrapper
+    then converts."""
+    try:
+        from sklearn.utils._set_output import _get_output_config
+    except ImportError:  # pragma: no cover - every supported release has it
+        return "numpy"
+    try:
+        dense = _get_output_config("transform", estimator)["dense"]
+    except (KeyError, TypeError):  # pragma: no cover
+        return "numpy"
+    return dense if dense in ("pandas", "polars") else "numpy"
 
 
 def _mean_reconstruction(autoencoders, X):

@@ -10,6 +10,7 @@ builds a net and loads a state into it (:mod:`sk_dae._state`).
 from ._device import resolve_device, resolve_loaded_device
 from ._noise import Corruption
 from ._state import net_state
+from ._table import table_from_state, table_state
 from .modules import StackedDenoisingAutoencoder
 
 # Attributes of a loaded model that appear when its net is rebuilt, on first use.
@@ -120,6 +121,8 @@ class PlacementMixin:
             )
         if "corruption_" in state:
             state["corruption_"] = state["corruption_"].to_dict()
+        if state.get("_columns") is not None:
+            state["_columns"] = table_state(state["_columns"])
         return state
 
     def __setstate__(self, state):
@@ -131,6 +134,8 @@ class PlacementMixin:
         saved = state.pop("_net_state", None)
         if "corruption_" in state:
             state["corruption_"] = Corruption(**state["corruption_"])
+        if state.get("_columns") is not None:
+            state["_columns"] = table_from_state(state["_columns"])
         super().__setstate__(state)
         if saved is not None:
             self._saved_net = saved

@@ -38,6 +38,27 @@ def check_training_data(X, *, loss, image_shape, corruption, whole, holds_out=No
     return shape
 
 
+def check_table_corruption(corruption, image_shape):
+    """A table with categorical columns is no image, and a callable sees
+    one-hot entries that it cannot tell from numbers."""
+    if corruption in IMAGE_NOISES or image_shape is not None:
+        raise ValueError(
+            "X has categorical columns, so its rows are no images: "
+            f"corruption={corruption!r} with image_shape={image_shape!r} does "
+            "not apply. Use corruption='mask' or 'swap', or categorical_features"
+            "=None if every column is numeric."
+        )
+    if callable(corruption):
+        raise ValueError(
+            "A callable corruption gets numeric tensors, one column per entry; "
+            "with categorical columns, whose categories enter as one-hot groups, "
+            "it would corrupt the groups entry by entry. Use one of 'mask', "
+            "'swap', 'salt_and_pepper' or 'gaussian', which act on whole "
+            "columns, or encode the categories yourself and pass "
+            "categorical_features=None."
+        )
+
+
 def check_unit_interval(X, method="fit"):
     """``loss="bce"`` trains on, and scores, targets in [0, 1] only."""
     low, high = _observed_range(X)

@@ -58,7 +58,9 @@ def transform_blocks(model, X):
         def transform_part(part, fitted):
             return pd.DataFrame(fitted.transform(part), columns=names, index=part.index)
 
-        dtype = np.result_type(*X.dtypes, np.float32)
+        numeric = all(np.issubdtype(d, np.number) for d in _numpy_dtypes(X))
+        # A table with categorical columns is encoded in float64.
+        dtype = np.result_type(*X.dtypes, np.float32) if numeric else np.float64
         meta = pd.DataFrame(columns=names, dtype=dtype)
         return X.map_partitions(transform_part, remote, meta=meta)
     X = X.rechunk({1: -1})
@@ -69,3 +71,15 @@ def transform_blocks(model, X):
         for block, n_rows in zip(X.to_delayed().ravel(), X.chunks[0], strict=True)
     ]
     return da.concatenate(blocks)
+
+
+def _numpy_dtypes(frame):
+    """The frame's dtypes as numpy dtypes; object for one that numpy lacks
+    (a category, a string)."""
+    dtypes = []
+    for dtype in frame.dtypes:
+        try:
+            dtypes.append(np.dtype(dtype))
+        except TypeError:
+            dtypes.append(np.dtype(object))
+    return dtypes

@@ -63,6 +63,17 @@ def _autoencoder(estimator, caller, *, imputer=True):
     return estimator
 
 
+def _refuse_tables(autoencoder, caller, what):
+    """A model of a table with categorical columns has no image to draw."""
+    if autoencoder.is_categorical_.any():
+        raise ValueError(
+            f"{caller} {what} as images, but this model was fitted on a table "
+            "with categorical columns, whose inputs are one-hot categories, not "
+            "pixels. LossCurveDisplay applies; look at inverse_transform or "
+            "score_samples for the table's reconstructions."
+        )
+
+
 def _check_count(value, name):
     return check_scalar(value, name, Integral, min_val=1)
 
@@ -214,6 +225,7 @@ class FilterDisplay:
         display : FilterDisplay
         """
         autoencoder = _autoencoder(estimator, "FilterDisplay")
+        _refuse_tables(autoencoder, "FilterDisplay", "draws the first layer's filters")
         _check_count(n_filters, "n_filters")
         filters, kernel_shape = _first_layer_filters(autoencoder)
         image_shape = kernel_shape or _check_image_shape(image_shape, filters.shape[1])
@@ -355,6 +367,9 @@ class ReconstructionDisplay:
         display : ReconstructionDisplay
         """
         dae = _autoencoder(estimator, "ReconstructionDisplay", imputer=False)
+        _refuse_tables(
+            dae, "ReconstructionDisplay", "draws rows and their reconstructions"
+        )
         _check_count(n_images, "n_images")
         if corruption not in ("noise", "missing"):
             raise ValueError(

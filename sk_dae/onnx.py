@@ -129,6 +129,14 @@ def _check_built_in(estimator):
     """The converters build the graph from the built-in stack's weights
     (``coefs_``); a user's module has other layers."""
     autoencoders = getattr(estimator, "autoencoders_", [estimator])
+    if estimator.is_categorical_.any():
+        raise TypeError(
+            f"to_onnx converts numeric inputs; this {type(estimator).__name__} "
+            "was fitted on a table with categorical columns, whose encoding "
+            "(categories to one-hot groups) and decoding the converter does not "
+            "build. Fit on numeric columns (e.g. one-hot encode them with "
+            "OneHotEncoder in a Pipeline before it) to export."
+        )
     module = autoencoders[0].net_.module_
     if not isinstance(module, StackedDenoisingAutoencoder):
         raise TypeError(

@@ -290,3 +290,14 @@ def test_serve_smoke(tmp_path):
             timing = row[method]
             assert timing["calls"] >= 3 and 0 < timing["median_s"] <= timing["p99_s"]
         assert row["speedup"] > 0
+
+
+def test_mixed_tables_smoke(tmp_path):
+    out = _run("mixed_tables.py", "--smoke", "--out", str(tmp_path))
+    assert "| DAE column |" in out and "| DAE one-hot |" in out
+    assert "Expected calibration error" in out
+    report = json.loads((tmp_path / "mixed_tables.json").read_text())
+    assert {r["method"] for r in report["results"]} >= {"mode/mean", "DAE column"}
+    assert all(0 <= r["error"] <= 1 for r in report["results"])
+    assert 0 <= report["calibration"]["ece"] <= 1
+    assert report["chosen_weighting"] in {"column", "log_levels", "levels"}
