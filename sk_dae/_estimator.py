@@ -373,7 +373,7 @@ class DenoisingAutoencoderTransformer(
         numeric feature, or one category of a categorical one (the numeric
         features come first, then each categorical one's categories).
 
-    is_categorical_ : ndarray of bool of shape (n_features_in_,)
+    is_categorical_ : ndarray of shape (`n_features_in_`,), dtype=bool
         Which columns were treated as categorical.
 
     categories_ : list of ndarray
