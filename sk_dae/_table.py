@@ -285,6 +285,8 @@ class TableColumns:
         The column names, for an output frame.
     dtypes_ : list of tuple
         Each column's dtype as plain values (see ``_Frame.dtype_spec``).
+    kinds_ : list of str
+        Each column's kind (see ``_Frame.kind``).
     """
 
     def __init__(self, is_categorical, *, max_categories=None, min_frequency=None):
@@ -306,6 +308,7 @@ class TableColumns:
         self.container_ = frame.container
         self.names_ = frame.names
         self.dtypes_ = [frame.dtype_spec(j) for j in range(frame.n_columns)]
+        self.kinds_ = [frame.kind(j) for j in range(frame.n_columns)]
         self.encoders_, self.levels_ = [], []
         for j in self.categorical_columns:
             encoder, levels = self._fit_column(frame, j)
@@ -367,7 +370,7 @@ class TableColumns:
 
     # -- X -> network input ---------------------------------------------------
 
-    def encode(self, X, dtype=np.float64, *, warn_unknown=True):
+    def encode(self, X, *, warn_unknown=True):
         """The network's input for X: ``(n_samples, layout_.width)``, numeric
         columns first (as they are), then each categorical column's one-hot
         group, all NaN where the category is missing or unseen at fit."""
@@ -392,26 +395,24 @@ class TableColumns:
 
     def check_frame(self, X):
         """``_Frame(X)``, refused where its columns differ from those fitted:
-        their number, or a categorical column that became numeric or back."""
+        their number, or a frame's column whose dtype went from numeric to
+        not, or back (an object array's kinds come from its values, which
+        may change: there, an unseen value is an unseen category)."""
         frame = _Frame(X)
         self._check_width(frame)
-        for j in range(frame.n_columns):
-            fitted = self.dtypes_[j][0]
-            if frame.container != "numpy" and frame.container == self.container_:
-                kind = frame.kind(j)
-                was_numeric = not self.is_categorical[j]
-                if was_numeric and kind not in ("numeric",) and kind != "bool":
-                    raise ValueError(
-                        f"{frame.label(j)} was numeric at fit ({fitted}) and is "
-                        f"{frame.dtype_spec(j)[0]} now. Give it as at fit."
-                    )
-                if not was_numeric and kind == "numeric" and fitted != "object":
-                    if frame.dtype_spec(j)[0] != fitted:
-                        raise ValueError(
-                            f"{frame.label(j)} was categorical at fit ({fitted}) "
-                            f"and is {frame.dtype_spec(j)[0]} now. Give it as "
-                            "at fit."
-                        )
+        if frame.container == "numpy" or frame.container != self.container_:
+            return frame
+        for j, fitted in enumerate(self.kinds_):
+            kind = frame.kind(j)
+            if kind == "numeric" and fitted != "numeric":
+                if np.isnan(frame.numeric(j)).all():
+                    continue  # all missing: pandas makes that a float column
+            if (kind == "numeric") != (fitted == "numeric"):
+                raise ValueError(
+                    f"{frame.label(j)} was {self.dtypes_[j][0]} ({fitted}) at fit "
+                    f"and is {frame.dtype_spec(j)[0]} ({kind}) now. Give it as at "
+                    "fit."
+                )
         return frame
 
     def codes(self, frame, *, warn_unknown=True):

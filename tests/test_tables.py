@@ -470,14 +470,23 @@ def test_a_column_that_changes_kind_is_refused_and_the_model_kept():
     dae = _dae().fit(frame)
     codes = dae.transform(frame)
     changed = frame.assign(x=frame["x"].astype(str))
-    with pytest.raises(ValueError, match="'x' was numeric at fit"):
+    with pytest.raises(ValueError, match="'x' was float64 \\(numeric\\) at fit"):
         dae.transform(changed)
-    with pytest.raises(ValueError, match="'x' was numeric at fit"):
+    with pytest.raises(ValueError, match="'x' was float64 \\(numeric\\) at fit"):
         dae.partial_fit(changed)
     _assert_unchanged(dae, codes, frame)
     numeric = _dae().fit(frame[["x", "y"]])
     with pytest.raises(ValueError, match="'x' holds string values"):
         numeric.transform(frame[["x", "y"]].assign(x="a"))
+
+
+def test_a_categorical_column_all_missing_as_floats_is_missing():
+    frame = _table()
+    dae = _dae().fit(frame)
+    new = frame.iloc[:3].assign(kind=np.nan)  # pandas makes it float64
+    assert new["kind"].dtype == np.float64
+    missing = frame.iloc[:3].assign(kind=pd.Categorical([None] * 3))
+    np.testing.assert_array_equal(dae.transform(new), dae.transform(missing))
 
 
 def test_a_missing_or_renamed_column_is_refused():
