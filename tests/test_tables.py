@@ -377,6 +377,21 @@ def test_draws_of_categories_come_from_the_softmax():
     assert len(set(map(tuple, kinds.T.tolist()))) > 1
 
 
+def test_the_draws_temperature_is_fitted_per_categorical_column():
+    from sk_dae._imputer import _TEMPERATURES, _tempered
+
+    frame = _table(n=300)
+    holed, _ = _with_holes(frame, share=0.3)
+    imputer = _imputer(sample_posterior=True, max_epochs=10).fit(holed)
+    temperature = imputer.temperature_
+    assert np.isnan(temperature[:2]).all()
+    assert np.isin(temperature[2:], _TEMPERATURES).all()
+    assert _imputer(max_epochs=2).fit(holed).temperature_ is None
+    p = np.array([[0.7, 0.2, 0.1]])
+    np.testing.assert_allclose(_tempered(p, 1.0), p)
+    assert _tempered(p, 4.0).max() < 0.7 < _tempered(p, 0.25).max()
+
+
 def test_an_ensemble_averages_probabilities():
     frame = _table()
     holed, holes = _with_holes(frame)
