@@ -363,3 +363,24 @@ def test_a_users_module_trains_on_the_gpu_with_holes_and_moves_to_the_cpu():
     codes = gpu.transform(X)
     cpu = pickle.loads(pickle.dumps(gpu)).set_params(device="cpu")
     np.testing.assert_allclose(cpu.transform(X), codes, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("corruption", ["mask", "swap", "salt_and_pepper"])
+def test_a_mixed_table_trains_and_imputes_on_the_gpu(corruption):
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    kind = rng.choice(["a", "b", "c"], 300)
+    x = np.select([kind == "a", kind == "b"], [-1.0, 0.0], 1.0)
+    frame = pd.DataFrame({"x": x + 0.1 * rng.standard_normal(300), "kind": kind})
+    dae = _dae(corruption=corruption, device="cuda").fit(frame)
+    assert _on_gpu(dae)
+    back = dae.inverse_transform(dae.transform(frame))
+    assert set(back["kind"]) <= {"a", "b", "c"}
+    holed = frame.copy()
+    holed.loc[::5, "kind"] = None
+    imputer = DenoisingAutoencoderImputer(
+        max_epochs=30, device="cuda", random_state=0, sample_posterior=True
+    ).fit(holed)
+    out = imputer.transform(holed)
+    assert np.mean(out[::5, 1] == kind[::5]) > 0.8
