@@ -491,7 +491,8 @@ def test_a_column_that_changes_kind_is_refused_and_the_model_kept():
         dae.partial_fit(changed)
     _assert_unchanged(dae, codes, frame)
     numeric = _dae().fit(frame[["x", "y"]])
-    with pytest.raises(ValueError, match="'x' holds string values"):
+    # pandas 3 gives the column its str dtype, pandas 2 an object one.
+    with pytest.raises(ValueError, match="'x' holds (string|object) values"):
         numeric.transform(frame[["x", "y"]].assign(x="a"))
 
 
