@@ -301,3 +301,25 @@ def test_mixed_tables_smoke(tmp_path):
     assert all(0 <= r["error"] <= 1 for r in report["results"])
     assert 0 <= report["calibration"]["ece"] <= 1
     assert report["chosen_weighting"] in {"column", "log_levels", "levels"}
+    assert "| DAE numeric part |" in out
+    runs = report["scale"]["runs"]
+    assert [r["method"] for r in runs] == [
+        "DAE, whole table",
+        "IterativeImputer, numeric part",
+    ]
+    assert runs[0]["over_iterative"] > 0 and 0 <= runs[0]["error"] <= 1
+
+
+def test_mar_holes_depend_on_the_driver_column(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import mixed_tables
+
+    frame = mixed_tables.scale_frame(4000, seed=0)
+    _, removed = mixed_tables.with_holes(frame, 0.3, 0, "mar")
+    driver = list(frame.columns).index(mixed_tables.mar_driver(frame))
+    assert not removed[:, driver].any()
+    high = (frame.iloc[:, driver] > frame.iloc[:, driver].median()).to_numpy()
+    others = np.delete(removed, driver, axis=1)
+    assert abs(others.mean() - 0.3) < 0.02  # the fraction, on average
+    assert others[high].mean() > 0.4 and others[~high].mean() < 0.2
+
