@@ -185,8 +185,10 @@ class DenoisingAutoencoderTransformer(
         whole columns: masking drops a column's whole group, swap noise takes
         another row's category, salt and pepper sets a category drawn
         uniformly from its levels, and Gaussian noise leaves categories as
-        they are. Its loss is the softmax cross-entropy over its group, and
-        each column, numeric or categorical, weighs 1 in the loss.
+        they are. Its loss is the softmax cross-entropy over its group,
+        counted once per category, as its one-hot entries would count, against
+        once for a numeric column (the weighting that
+        ``benchmarks/mixed_tables.py`` chose).
         ``inverse_transform`` returns the most probable category. The
         encoding is fixed at the first fit: a warm start or ``partial_fit``
         encodes with it.

@@ -186,9 +186,9 @@ def test_a_column_of_very_many_levels_is_refused_with_the_remedy():
 # -- noise acts on columns ------------------------------------------------------
 
 
-def _layout_batch(n=64, seed=0):
+def _layout_batch(n=64, seed=0, weighting="column"):
     """A batch of 2 numeric columns and groups of 3 and 2 levels."""
-    layout = ColumnLayout(2, [3, 2])
+    layout = ColumnLayout(2, [3, 2], weighting=weighting)
     rng = np.random.default_rng(seed)
     codes = [rng.integers(0, 3, n).astype(float), rng.integers(0, 2, n).astype(float)]
     numeric = [rng.random(n) + 1, rng.random(n) + 1]
@@ -261,8 +261,8 @@ def test_a_missing_category_is_a_missing_column_everywhere():
 # -- the loss follows each column's type ----------------------------------------
 
 
-def _logits_and_targets(seed=0):
-    layout, X, columns = _layout_batch(seed=seed)
+def _logits_and_targets(seed=0, weighting="column"):
+    layout, X, columns = _layout_batch(seed=seed, weighting=weighting)
     z = torch.randn(X.shape, generator=torch.Generator().manual_seed(seed))
     return layout, X, columns, z
 
@@ -292,6 +292,15 @@ def test_each_column_weighs_once_and_only_observed_columns_count():
     torch.testing.assert_close(with_holes, per_column[kept].mean())
     rows = row_losses(LOSSES["mse"], z, X, observed, columns)
     torch.testing.assert_close(rows[:10], per_column[:10][:, [0, 1, 3]].mean(1))
+
+
+def test_the_levels_weighting_counts_a_category_once_per_level():
+    layout, X, columns, z = _logits_and_targets(weighting="levels")
+    per_column = columns.column_losses(LOSSES["mse"], z, X)
+    weights = torch.tensor([1.0, 1.0, 3.0, 2.0])
+    loss = column_loss(LOSSES["mse"], z, X, columns, emphasis=None)
+    expected = (per_column * weights).sum() / (weights.sum() * len(X))
+    torch.testing.assert_close(loss, expected)
 
 
 def test_emphasis_weighs_corrupted_columns():
