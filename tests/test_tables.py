@@ -25,7 +25,6 @@ from sk_dae._noise import NOISE_FUNCTIONS, NoiseRNG
 from sk_dae._table import TableColumns, categorical_mask
 
 
-
 def _table(n=240, seed=0):
     """A table whose category decides its numbers: the columns inform each
     other, so the network can fill one from the rest."""
