@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ._functions import ACTIVATIONS, LOSSES, lookup
+from ._kernels import linear
 from ._loss import consistency_loss, loss_weights
 
 
@@ -58,8 +59,8 @@ class LayerBackprop:
         if isinstance(fill, nn.Parameter):
             params["fill"] = fill
         self.fill = params.get("fill")
+        self._params = params
         self.grads = {name: torch.zeros_like(p) for name, p in params.items()}
-        self._pairs = [(p, self.grads[name]) for name, p in params.items()]
 
     def __call__(
         self, x_tilde, x, corrupted=None, observed=None, holes=None, clean_codes=None
@@ -80,7 +81,7 @@ class LayerBackprop:
         with torch.no_grad():
             h = layer.encode(x_tilde)  # (B, H)
             decoder_weight = layer.decoder_matrix()  # W', (F, H)
-            out = torch.addmm(layer.decoder_bias, h, decoder_weight.t())  # (B, F)
+            out = linear(h, decoder_weight, layer.decoder_bias)  # (B, F)
             out = self.decoder.forward_(out)
             weight = loss_weights(corrupted, self.emphasis, observed)
             loss, d_out, scale = self.loss.value_and_gradient(out, x, weight)
@@ -88,23 +89,38 @@ class LayerBackprop:
             # d_out * scale is dL / d(pre-activation of the decoder), (B, F). The
             # scale rides on the products (alpha) rather than costing a pass.
             torch.sum(d_out, 0, out=g["decoder_bias"]).mul_(scale)
-            d_h = d_out.mm(decoder_weight).mul_(scale)  # (B, H)
+            d_h = linear(d_out, decoder_weight.t()).mul_(scale)  # (B, H)
             if clean_codes is not None:
                 loss = loss + consistency_loss(h, clean_codes, self.consistency)
                 drift = h - clean_codes  # (B, H)
                 d_h.add_(drift, alpha=2 * self.consistency / drift.numel())
             d_a = self.encoder.times_derivative(d_h, h)
             torch.sum(d_a, 0, out=g["bias"])
-            torch.mm(d_a.t(), x_tilde, out=g["weight"])
-            if layer.tied_weights:
-                g["weight"].addmm_(h.t(), d_out, alpha=scale)
-            else:
-                g["decoder_weight"].addmm_(d_out.t(), h, beta=0, alpha=scale)
+            self._weight_gradients(d_a, x_tilde, h.mul_(scale), d_out)
             if "fill" in g:
                 self._fill_gradient(d_a, holes)
-        for p, grad in self._pairs:
-            p.grad = grad
+        for name, p in self._params.items():
+            p.grad = g[name]
         return loss, out
+
+    def _weight_gradients(self, d_a, x_tilde, scaled_h, d_out):
+        """dL/dW (H, F) = d_a' x~ (+ h' d_out, tied); dL/dW' (F, H) = d_out' h.
+
+        Through :func:`~sk_dae._kernels.linear`, which takes oneDNN where it
+        is faster: at 784-2000-784 it was at these products (H x B x F) more
+        than anywhere else in the step (``benchmarks/kernels.py``). Tied, the
+        two halves are one product over 2B rows rather than two and an add.
+        """
+        g = self.grads
+        if self.layer.tied_weights:
+            left = torch.cat([d_a, scaled_h])  # (2B, H)
+            right = torch.cat([x_tilde, d_out])  # (2B, F)
+            g["weight"] = linear(left.t(), right.t(), out=g["weight"])
+        else:
+            g["weight"] = linear(d_a.t(), x_tilde.t(), out=g["weight"])
+            g["decoder_weight"] = linear(
+                d_out.t(), scaled_h.t(), out=g["decoder_weight"]
+            )
 
     def _fill_gradient(self, d_a, holes):
         """dL/d fill: the input's gradient, d_a W (B, F), summed over the
@@ -113,5 +129,5 @@ class LayerBackprop:
         if holes is None:
             fill_grad.zero_()
             return
-        d_x = d_a.mm(self.layer.weight).mul_(holes)  # (B, F)
+        d_x = linear(d_a, self.layer.weight.t()).mul_(holes)  # (B, F)
         torch.sum(d_x, 0, out=fill_grad)

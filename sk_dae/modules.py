@@ -22,10 +22,10 @@ touches torch's global generator.
 """
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ._functions import ACTIVATIONS, lookup
+from ._kernels import linear
 
 __all__ = ["DAELayer", "StackedDenoisingAutoencoder"]
 
@@ -106,7 +106,8 @@ class DAELayer(nn.Module):
         torch.Tensor of shape (batch, n_out)
             The codes.
         """
-        return ACTIVATIONS[self.activation].forward(F.linear(x, self.weight, self.bias))
+        z = linear(x, self.weight, self.bias)
+        return ACTIVATIONS[self.activation].forward(z)
 
     def decoder_matrix(self):  # W', (n_in, n_out)
         """Return the decoder's weight: its own, or the encoder's transposed.
@@ -131,7 +132,7 @@ class DAELayer(nn.Module):
         torch.Tensor of shape (batch, n_in)
             The reconstruction.
         """
-        z = F.linear(h, self.decoder_matrix(), self.decoder_bias)
+        z = linear(h, self.decoder_matrix(), self.decoder_bias)
         return ACTIVATIONS[self.output_activation].forward(z)
 
     def forward(self, x):
