@@ -9,8 +9,11 @@ masking 0.3, squared error, Adam, batch 100), seconds per training epoch of:
   data path;
 - one epoch of the minimal hand-written torch loop of ``reference_loop.py``;
 
-the time of ``transform`` against ``PCA.transform`` at the same width, and the
-peak memory that ``fit`` adds beyond the training data. The trainers take turns,
+the time of ``transform`` against ``PCA.transform`` at the same width, the
+peak memory that ``fit`` adds beyond the training data, and the GFLOP/s that
+the training step reaches at the reference and the 2,000-unit settings beside
+the machine's GEMM rate at the same products, on the fastest kernel present
+(``kernels.py``). The trainers take turns,
 one epoch each per round, after a warm-up round; the ratios are medians over the
 rounds of this project's time over each peer's in the same round. Prints them
 and writes ``speed.json``.
@@ -42,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from env_info import environment, machine_line
+from kernels import print_settings, settings_report
 from reference_loop import Autoencoder, ReferenceLoop
 from sklearn.decomposition import PCA
 from sklearn.neural_network import MLPRegressor
@@ -366,6 +370,12 @@ def cpu_report(X, source, rounds):
         "transform_seconds": transform,
         "transform_ratio_over_pca": transform["sk_dae"] / transform["pca"],
         "fit_memory": fit_memory(X),
+        "step_rates": settings_report(
+            rounds=max(rounds, 2),
+            calls=20 if rounds > 2 else 2,
+            X=X[:10000],
+            fit_epochs=3 if rounds > 2 else 1,
+        ),
     }
 
 
@@ -391,6 +401,8 @@ def print_cpu_report(report, X, source, rounds):
                 f"fit on {dtype} X ({m['data_bytes'] / 2**20:.0f} MiB): peak RSS "
                 f"+{m['peak_added_bytes'] / 2**20:.0f} MiB"
             )
+    print("\n## The training step's GFLOP/s against the machine's GEMM rate\n")
+    print_settings(report["step_rates"])
 
 
 def main(argv=None):

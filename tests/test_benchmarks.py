@@ -132,6 +132,9 @@ def test_speed_smoke(tmp_path):
     }
     assert all(s > 0 for s in seconds.values())
     assert report["transform_seconds"]["pca"] > 0
+    assert "machine's GEMM rate" in out and "partial_fit reaches" in out
+    for rates in report["step_rates"].values():
+        assert rates["machine_gflops"] > 0 and rates["fit_gflops"] > 0
 
 
 def test_try_settings_prints_one_json_line_per_setting():
@@ -323,3 +326,17 @@ def test_mar_holes_depend_on_the_driver_column(monkeypatch):
     assert abs(others.mean() - 0.3) < 0.02  # the fraction, on average
     assert others[high].mean() > 0.4 and others[~high].mean() < 0.2
 
+
+def test_kernels_smoke():
+    out = _run("kernels.py", "--smoke", "--fit")
+    assert out.count("machine GEMM rate for the step") == 2
+    assert out.count("partial_fit reaches") == 2
+    assert "| product | m x k x n | torch.addmm (MKL) |" in out
+    assert "| weight's gradient, decoder | 784 x 100 x 2000 |" in out
+
+
+def test_a_steps_flops_are_its_five_products(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import kernels
+
+    assert kernels.step_flops(784, 2000, 100) == 5 * 2 * 100 * 784 * 2000
