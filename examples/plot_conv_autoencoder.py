@@ -28,7 +28,6 @@ square of missing pixels (NaN). It trains in seconds on a CPU.
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
@@ -82,7 +81,9 @@ X_train, X_test, y_train, y_test = train_test_split(
 )
 rng = np.random.default_rng(0)
 X_holed = X_test.copy().reshape(-1, 8, 8)
-for image, (top, left) in zip(X_holed, rng.integers(0, 6, (len(X_holed), 2))):
+for image, (top, left) in zip(
+    X_holed, rng.integers(0, 6, (len(X_holed), 2)), strict=True
+):
     image[top : top + 3, left : left + 3] = np.nan
 X_holed = X_holed.reshape(len(X_test), -1)
 means = X_train.mean(axis=0)
