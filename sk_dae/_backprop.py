@@ -87,7 +87,7 @@ class LayerBackprop:
             loss, d_out, scale = self.loss.value_and_gradient(out, x, weight)
             d_out = self.decoder.times_derivative(d_out, out)
             # d_out * scale is dL / d(pre-activation of the decoder), (B, F). The
-            # scale rides on the products (alpha) rather than costing a pass.
+            # scale rides on the small (B, H) operands, not on a pass over d_out.
             torch.sum(d_out, 0, out=g["decoder_bias"]).mul_(scale)
             d_h = linear(d_out, decoder_weight.t()).mul_(scale)  # (B, H)
             if clean_codes is not None:
@@ -106,10 +106,11 @@ class LayerBackprop:
     def _weight_gradients(self, d_a, x_tilde, scaled_h, d_out):
         """dL/dW (H, F) = d_a' x~ (+ h' d_out, tied); dL/dW' (F, H) = d_out' h.
 
-        Through :func:`~sk_dae._kernels.linear`, which takes oneDNN where it
-        is faster: at 784-2000-784 it was at these products (H x B x F) more
-        than anywhere else in the step (``benchmarks/kernels.py``). Tied, the
-        two halves are one product over 2B rows rather than two and an add.
+        Through :func:`~sk_dae._kernels.linear`, like the step's other
+        products, so that the kernel is chosen per shape (into the gradient's
+        buffer where the kernel can write there). Tied, the two halves are one
+        product over 2B rows rather than two and an add. ``scaled_h`` carries
+        the loss's scale: the smallest operand, (B, H).
         """
         g = self.grads
         if self.layer.tied_weights:
