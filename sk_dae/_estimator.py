@@ -54,6 +54,7 @@ from ._validation import (
     check_unit_interval,
     check_user_module_params,
     check_warm_structure,
+    finite_or_missing,
 )
 from .modules import StackedDenoisingAutoencoder
 
@@ -675,18 +676,25 @@ class DenoisingAutoencoderTransformer(
     def _validated(self, X, reset):
         """X as the network's float input: validated, and encoded when the
         model has categorical columns (``_columns``)."""
+        return self._validated_rows(X, reset)[0]
+
+    def _validated_rows(self, X, reset):
+        """``(X, missing)``: X as :meth:`_validated` gives it, and whether it
+        has a missing entry (None where not looked at), found in the pass
+        that refuses inf."""
         columns = getattr(self, "_columns", None)
         if columns is None:
             if not reset:
                 check_still_numeric(X)
-            return validate_data(
+            X = validate_data(
                 self,
                 X,
                 reset=reset,
                 accept_sparse=("csr", "csc"),
                 dtype=_FLOAT_DTYPES,
-                ensure_all_finite="allow-nan",
+                ensure_all_finite=False,  # finite_or_missing: the same, one pass
             )
+            return X, finite_or_missing(X)
         # The names and the width only: the table is read column by column.
         validate_data(self, X, reset=reset, skip_check_array=True)
         X = columns.encode(X, warn_unknown=not reset)
@@ -695,7 +703,7 @@ class DenoisingAutoencoderTransformer(
                 "Input X contains infinity: a numeric column holds inf or -inf. "
                 "Replace it (NaN marks a missing value)."
             )
-        return X
+        return X, None
 
     def _stacking(self):
         """How the stages run: a user's module is one stage, as a joint stack."""
@@ -912,13 +920,13 @@ class DenoisingAutoencoderTransformer(
 
     # -- inference ------------------------------------------------------------
 
-    def _map_batches(self, X, method, tail_shape, nan_rows=()):
+    def _map_batches(self, X, method, tail_shape, nan_rows=(), missing=None):
         net = self._placed_net()
 
         def inference(dtype):
             return Inference(net, dtype, self._code_shape(), self._spec["loss"])
 
-        return map_batches(net, X, method, tail_shape, inference, nan_rows)
+        return map_batches(net, X, method, tail_shape, inference, nan_rows, missing)
 
     def _code_shape(self):
         spec = self._spec
@@ -927,8 +935,9 @@ class DenoisingAutoencoderTransformer(
         return spec["code_shape"]
 
     def _validate_transform_input(self, X):
+        """``(X, missing)``, as :meth:`_validated_rows` gives them."""
         check_is_fitted(self)
-        return self._validated(X, reset=False)
+        return self._validated_rows(X, reset=False)
 
     @keeps_callers_threads
     def transform(self, X):
@@ -947,8 +956,10 @@ class DenoisingAutoencoderTransformer(
             The codes, in X's float dtype: ``hidden_layer_sizes[-1]`` of
             them, or a ``module``'s ``encode`` output flattened.
         """
-        X = self._validate_transform_input(X)
-        return self._map_batches(X, "transform", (self._n_features_out,))
+        X, missing = self._validate_transform_input(X)
+        return self._map_batches(
+            X, "transform", (self._n_features_out,), missing=missing
+        )
 
     @keeps_callers_threads
     def inverse_transform(self, X):
@@ -1018,10 +1029,11 @@ class DenoisingAutoencoderTransformer(
             each row and its reconstruction through the whole stack; NaN for a
             row with no observed feature.
         """
-        X = self._validate_transform_input(X)
+        X, missing = self._validate_transform_input(X)
         if self._spec["loss"] == "bce":
             check_unit_interval(X, "score_samples")
-        return self._map_batches(X, "score_samples", (), empty_rows(X))
+        nan_rows = empty_rows(X) if missing is not False else ()
+        return self._map_batches(X, "score_samples", (), nan_rows, missing)
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples`: minus the mean reconstruction loss.

@@ -76,7 +76,7 @@ class Inference:
         return math.prod(self.code_shape)
 
 
-def map_batches(net, X, method, tail_shape, inference, nan_rows=()):
+def map_batches(net, X, method, tail_shape, inference, nan_rows=(), missing=None):
     """``getattr(Inference, method)`` applied to X batch by batch: ``x`` is
     the batch with its missing entries set to 0 and ``observed`` their mask
     (None when X has no missing entry).
@@ -85,7 +85,8 @@ def map_batches(net, X, method, tail_shape, inference, nan_rows=()):
     float64 copy of the float32-trained weights, so results do not depend
     on the order or grouping of the rows beyond float64 rounding), and in
     float32 on a GPU (:func:`compute_dtype`). ``inference(dtype)`` builds the
-    :class:`Inference`.
+    :class:`Inference`; ``missing``, whether X has a missing entry, where the
+    caller knows (else X is looked at).
     """
     dtype = compute_dtype(X.dtype, net.device)
     infer = inference(dtype)
@@ -94,7 +95,7 @@ def map_batches(net, X, method, tail_shape, inference, nan_rows=()):
         "inverse_transform": lambda h, observed: infer.decode(h),
         "score_samples": infer.neg_loss,
     }[method]
-    data = RowData(X, net.device, resident=False, dtype=dtype)
+    data = RowData(X, net.device, resident=False, dtype=dtype, missing=missing)
     out = np.empty((len(data), *tail_shape), dtype=X.dtype)
 
     def write(rows, x, observed):

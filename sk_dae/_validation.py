@@ -7,6 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import assert_all_finite
 
 from ._loss import EMPHASIS_PRESETS
 from ._missing import empty_columns, empty_rows, has_missing
@@ -95,6 +96,26 @@ def check_float32_range(X):
             f"({limit:.3g}) that training uses. Scale X first (e.g. "
             "sklearn.preprocessing.StandardScaler in a Pipeline)."
         )
+
+
+def finite_or_missing(X):
+    """Whether X, float input after ``validate_data(..., ensure_all_finite=False)``,
+    has a missing entry (NaN); inf refused as ``ensure_all_finite="allow-nan"``
+    refuses it, with scikit-learn's message.
+
+    One pass over X where that check and :func:`~sk_dae._missing.has_missing`
+    take two: a sum that is finite proves every entry finite (scikit-learn's
+    own first pass), and only a sum that is not looks entry by entry. For
+    60,000 x 784 float32 rows each pass costs 7.4 ms (AMD EPYC, 2 cores), an
+    eighth of ``transform``'s time at width 100.
+    """
+    values = X.data if sp.issparse(X) else X
+    # A sum of large values overflows (and inf - inf is NaN): no warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(values)):
+            return False
+        assert_all_finite(values, allow_nan=True, input_name="X")
+    return bool(np.isnan(values).any())
 
 
 def check_observed(X, whole):

@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.datasets import load_digits
+from sklearn.utils import check_array
 
 from sk_dae import DenoisingAutoencoderTransformer
 from sk_dae._loss import loss_weights
@@ -21,6 +22,7 @@ from sk_dae._noise import (
     NoiseRNG,
     user_noise,
 )
+from sk_dae._validation import finite_or_missing
 
 X_UNIT = load_digits().data / 16.0
 RNG = np.random.default_rng(0)
@@ -238,6 +240,58 @@ def test_empty_lines_dense_and_sparse_agree():
     S = sp.csr_matrix(np.array([[np.nan, 0.0], [np.nan, np.nan]]))
     assert empty_columns(S).tolist() == [0] and empty_rows(S).tolist() == [1]
     assert not has_missing(np.ones((3, 3))) and not has_missing(sp.eye(3).tocsr())
+
+
+def test_has_missing_when_a_float32_sum_overflows():
+    # has_missing sums in X's dtype: large finite values overflow to inf and
+    # -inf, whose sum is NaN, yet no entry is missing.
+    big = np.array([3e38] * 256 + [-3e38] * 256, dtype=np.float32).reshape(8, -1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert np.isnan(np.sum(big))  # the premise: the sum alone would say NaN
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and the overflow warns nobody
+        assert not has_missing(big)
+        big[3, 5] = np.nan
+        assert has_missing(big)
+        assert has_missing(np.array([[1.0, np.nan]], dtype=np.float32))
+
+
+def _matrices_to_check():
+    big = np.array([3e38] * 256 + [-3e38] * 256, dtype=np.float32).reshape(8, -1)
+    for dtype in (np.float32, np.float64):
+        base = RNG.random((6, 5)).astype(dtype)
+        for value in (None, np.nan, np.inf, -np.inf):
+            M = base.copy()
+            if value is not None:
+                M[2, 3] = value
+            yield M
+            yield sp.csr_matrix(M)
+        both = base.copy()
+        both[0, 0], both[4, 1] = np.nan, np.inf
+        yield both
+    yield big  # finite entries whose float32 sum overflows
+    yield np.where(np.arange(big.size).reshape(big.shape) == 7, np.nan, big)
+
+
+@pytest.mark.parametrize(
+    "M", list(_matrices_to_check()), ids=lambda M: type(M).__name__
+)
+def test_finite_or_missing_agrees_with_scikit_learn(M):
+    # The one-pass check stands in for validate_data(ensure_all_finite=
+    # "allow-nan") followed by has_missing: it refuses what scikit-learn
+    # refuses, with its message, and finds NaN where has_missing finds it.
+    try:
+        check_array(
+            M, accept_sparse="csr", ensure_all_finite="allow-nan", input_name="X"
+        )
+    except ValueError as exc:
+        with pytest.raises(ValueError, match="contains infinity") as ours:
+            finite_or_missing(M)
+        assert str(ours.value) == str(exc)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the sum's overflow warns nobody
+        assert finite_or_missing(M) is has_missing(M)
 
 
 def test_inf_stays_an_error_next_to_nan():
