@@ -131,7 +131,9 @@ def test_speed_smoke(tmp_path):
         "hand-written torch loop",
     }
     assert all(s > 0 for s in seconds.values())
-    assert report["transform_seconds"]["pca"] > 0
+    transform = report["transform_seconds"]
+    assert transform["pca"] > 0 and transform["sk_dae"] > 0
+    assert report["transform_ratio_over_pca"] == transform["ratio"] > 0
     assert "machine's GEMM rate" in out and "partial_fit reaches" in out
     for rates in report["step_rates"].values():
         assert rates["machine_gflops"] > 0 and rates["fit_gflops"] > 0
