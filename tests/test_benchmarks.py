@@ -298,7 +298,7 @@ def test_serve_smoke(tmp_path):
 
 
 def test_mixed_tables_smoke(tmp_path):
-    out = _run("mixed_tables.py", "--smoke", "--out", str(tmp_path))
+    out = _run("mixed_tables.py", "--smoke", "--downstream", "--out", str(tmp_path))
     assert "| DAE column |" in out and "| DAE one-hot |" in out
     assert "Expected calibration error" in out
     report = json.loads((tmp_path / "mixed_tables.json").read_text())
@@ -313,6 +313,14 @@ def test_mixed_tables_smoke(tmp_path):
         "IterativeImputer, numeric part",
     ]
     assert runs[0]["over_iterative"] > 0 and 0 <= runs[0]["error"] <= 1
+    # Downstream: the classifier on the complete table and on each fill.
+    assert "## Downstream" in out
+    downstream = report["downstream"]
+    methods = [r["method"] for r in downstream["rows"]]
+    assert methods[0] == "complete table" and "KNN one-hot" in methods
+    assert methods[-1] == "DAE levels"
+    assert all(0 < r["accuracy"] <= 1 for r in downstream["rows"])
+    assert all(r["target"] == "target" for r in downstream["rows"])  # iris's class
 
 
 def test_mar_holes_depend_on_the_driver_column(monkeypatch):
