@@ -79,13 +79,18 @@ import pandas as pd
 from env_info import environment, machine_line
 from impute import synthetic_table
 from sklearn import datasets
+from sklearn.compose import ColumnTransformer
+from sklearn.decomposition import PCA
 from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingClassifier
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import sk_dae._columns
-from sk_dae import DenoisingAutoencoderImputer
+from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
 from sk_dae._columns import CATEGORY_WEIGHTS
 from sk_dae._device import resolve_device
 
@@ -162,6 +167,12 @@ def parse_args(argv=None):
         "--downstream",
         action="store_true",
         help="also a classifier's cross-validated accuracy on each imputed table",
+    )
+    parser.add_argument(
+        "--features",
+        action="store_true",
+        help="also the autoencoder's features of each table against one-hot "
+        "columns and PCA, for two classifiers",
     )
     parser.add_argument("--smoke", action="store_true", help="iris, 2 epochs")
     parser.add_argument("--out", type=Path, default=Path("benchmark_results"))
@@ -610,6 +621,149 @@ def downstream_report(args, tables):
     return {"rows": rows, "mean": mean, "default_best_on": wins}
 
 
+# -- features ------------------------------------------------------------------
+
+# The autoencoder's setting for --features, fixed before any run (not tuned):
+# an overcomplete code of 32 units, small batches for tables of a few hundred
+# rows, and early stopping on held-out rows to end training.
+FEATURE_DAE = dict(
+    hidden_layer_sizes=(32,),
+    batch_size=32,
+    max_epochs=200,
+    early_stopping=True,
+)
+
+
+def _split_kinds(features):
+    categorical = categorical_columns(features)
+    return [c for c in features.columns if c not in categorical], categorical
+
+
+def one_hot_columns(features):
+    """The numeric columns mean-imputed and standardized, the categorical ones
+    one-hot after a most-frequent fill: the usual way to hand such a table to
+    a linear model."""
+    numeric, categorical = _split_kinds(features)
+    encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    return ColumnTransformer(
+        [
+            ("numeric", make_pipeline(SimpleImputer(), StandardScaler()), numeric),
+            (
+                "categorical",
+                make_pipeline(SimpleImputer(strategy="most_frequent"), encoder),
+                categorical,
+            ),
+        ]
+    )
+
+
+def representations(features, seed, max_epochs="auto"):
+    """Makers of each representation of a table (fitted on the training rows
+    of a fold): one-hot columns; their PCA at 95% of the variance; and the
+    autoencoder's codes of the table itself, its numeric columns standardized
+    in front, missing entries and categories read as they are."""
+    numeric, _ = _split_kinds(features)
+
+    def dae():
+        scale = ColumnTransformer(
+            [("numeric", StandardScaler(), numeric)],
+            remainder="passthrough",
+            verbose_feature_names_out=False,
+        ).set_output(transform="pandas")
+        params = dict(FEATURE_DAE, device="cpu", random_state=seed)
+        if max_epochs != "auto":  # --max-epochs (--smoke) caps the run
+            params["max_epochs"] = max_epochs
+        model = DenoisingAutoencoderTransformer(**params)
+        return make_pipeline(scale, model)
+
+    return {
+        "one-hot columns": lambda: one_hot_columns(features),
+        "PCA (95%)": lambda: make_pipeline(
+            one_hot_columns(features), PCA(0.95, svd_solver="full")
+        ),
+        "DAE(32) codes": dae,
+    }
+
+
+CLASSIFIERS = {
+    "logistic": lambda seed: LogisticRegression(max_iter=5000),
+    "HistGB": lambda seed: HistGradientBoostingClassifier(random_state=seed),
+}
+
+
+def _with_nan(features):
+    """Missing categories as NaN (SimpleImputer does not read None as missing
+    in an object column)."""
+    out = features.copy()
+    for column in categorical_columns(features):
+        out[column] = out[column].astype(object).where(out[column].notna(), np.nan)
+    return out
+
+
+def features_table(args, name, frame):
+    """5-fold accuracy of each classifier on each representation of the
+    table's other columns, predicting its class (``TARGETS``); every
+    representation is fitted on the fold's training rows only."""
+    target = TARGETS[name]
+    frame = frame[frame[target].notna()].reset_index(drop=True)
+    y = frame[target].astype(str).to_numpy()
+    features = _with_nan(frame.drop(columns=target))
+    folds = StratifiedKFold(5, shuffle=True, random_state=args.seed)
+    makers = representations(features, args.seed, args.max_epochs)
+    hits = {(r, c): [] for r in makers for c in CLASSIFIERS}
+    for train, test in folds.split(features, y):
+        for rep, make in makers.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fitted = make().fit(features.iloc[train])
+                A, B = (
+                    fitted.transform(features.iloc[train]),
+                    fitted.transform(features.iloc[test]),
+                )
+            for clf, make_clf in CLASSIFIERS.items():
+                model = make_clf(args.seed).fit(A, y[train])
+                hits[(rep, clf)].append(float((model.predict(B) == y[test]).mean()))
+    rows = []
+    for (rep, clf), accuracies in hits.items():
+        accuracy = float(np.mean(accuracies))
+        rows.append(
+            {
+                "table": name,
+                "seed": args.seed,
+                "method": f"{rep}, {clf}",
+                "accuracy": accuracy,
+            }
+        )
+        line = f"  {name:16s} {rep:16s} {clf:9s} accuracy {accuracy:.3f}"
+        print(line, file=sys.stderr)
+    return rows
+
+
+def features_report(args, tables):
+    rows = []
+    for seed in args.seeds:
+        args.seed = seed
+        for name, frame in tables.items():
+            if name in TARGETS:
+                rows.extend(features_table(args, name, frame))
+    args.seed = args.seeds[0]
+    print(
+        "\n## Features: a classifier's 5-fold accuracy on each representation "
+        "of the table (as it is, missing entries included)\n"
+    )
+    print(markdown(rows, "accuracy", "{:.3f}"))
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    mean = {
+        m: statistics.mean(r["accuracy"] for r in rows if r["method"] == m)
+        for m in methods
+    }
+    print("\n| representation, classifier | mean accuracy over tables and seeds |")
+    print("|---|---|")
+    for m in methods:
+        print(f"| {m} | {mean[m]:.3f} |")
+    return {"rows": rows, "mean": mean}
+
+
 # The synthetic table's categorical columns: its last six, cut into this many
 # levels at quantiles.
 SCALE_LEVELS = (3, 4, 5, 6, 8, 10)
@@ -788,6 +942,8 @@ def main(argv=None):
         report.update(table_report(args, tables))
     if tables and args.downstream:
         report["downstream"] = downstream_report(args, tables)
+    if tables and args.features:
+        report["features"] = features_report(args, tables)
     if args.scale_rows:
         report["scale"] = scale_run(args)
         print(scale_markdown(report["scale"]))

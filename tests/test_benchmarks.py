@@ -298,7 +298,8 @@ def test_serve_smoke(tmp_path):
 
 
 def test_mixed_tables_smoke(tmp_path):
-    out = _run("mixed_tables.py", "--smoke", "--downstream", "--out", str(tmp_path))
+    sections = ("--downstream", "--features")
+    out = _run("mixed_tables.py", "--smoke", *sections, "--out", str(tmp_path))
     assert "| DAE column |" in out and "| DAE one-hot |" in out
     assert "Expected calibration error" in out
     report = json.loads((tmp_path / "mixed_tables.json").read_text())
@@ -321,6 +322,14 @@ def test_mixed_tables_smoke(tmp_path):
     assert methods[-1] == "DAE levels"
     assert all(0 < r["accuracy"] <= 1 for r in downstream["rows"])
     assert all(r["target"] == "target" for r in downstream["rows"])  # iris's class
+    # Features: each representation under each classifier, fitted per fold.
+    features = report["features"]
+    assert {r["method"] for r in features["rows"]} == {
+        f"{rep}, {clf}"
+        for rep in ("one-hot columns", "PCA (95%)", "DAE(32) codes")
+        for clf in ("logistic", "HistGB")
+    }
+    assert all(0 < r["accuracy"] <= 1 for r in features["rows"])
 
 
 def test_mar_holes_depend_on_the_driver_column(monkeypatch):
