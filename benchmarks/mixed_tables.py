@@ -53,11 +53,20 @@ of 20 columns cut into 3 to 10 categories; 30% MCAR) is filled by the
 autoencoder, whole, and by ``IterativeImputer`` on its numeric part; the
 ratio of their times is printed.
 
+Downstream (``--downstream``): on the tables with a categorical response
+(``TARGETS``), gradient-boosted trees' 5-fold accuracy predicting it from
+the other columns, as they are and as each imputer fills them after holes
+(the response is never holed nor seen by an imputer). Features
+(``--features``): the autoencoder's codes of those tables against one-hot
+columns and their PCA, under logistic regression and gradient-boosted trees,
+each representation fitted on a fold's training rows.
+
 Output: markdown tables on stdout and ``mixed_tables.json``.
 
     python benchmarks/mixed_tables.py            # every table present
     python benchmarks/mixed_tables.py --mechanism mar --seeds 0 --scale-rows 0
     python benchmarks/mixed_tables.py --tables --seeds 0   # the speed table alone
+    python benchmarks/mixed_tables.py --seeds 0 --scale-rows 0 --downstream --features
     python benchmarks/mixed_tables.py --smoke    # seconds: iris, 2 epochs
 """
 
