@@ -589,26 +589,39 @@ def downstream_table(args, name, frame):
     return rows
 
 
-def downstream_report(args, tables):
-    """The downstream section over the seeds: its rows, and its printout."""
+def classified_tables(args, tables, per_table):
+    """``per_table(args, name, frame)``'s rows over the seeds, for each table
+    with a class to predict (``TARGETS``)."""
     rows = []
     for seed in args.seeds:
         args.seed = seed
         for name, frame in tables.items():
             if name in TARGETS:
-                rows.extend(downstream_table(args, name, frame))
+                rows.extend(per_table(args, name, frame))
     args.seed = args.seeds[0]
+    return rows
+
+
+def mean_accuracy(rows):
+    """Each method's mean accuracy over the tables and seeds, in run order."""
+    methods = dict.fromkeys(r["method"] for r in rows)
+    return {
+        m: statistics.mean(r["accuracy"] for r in rows if r["method"] == m)
+        for m in methods
+    }
+
+
+def downstream_report(args, tables):
+    """The downstream section over the seeds: its rows, and its printout."""
+    rows = classified_tables(args, tables, downstream_table)
     holes = f"{args.fraction:.0%} missing, {args.mechanism.upper()}"
     print(
         f"\n## Downstream: a classifier's 5-fold accuracy on the imputed table "
         f"({holes} in the features; the class is never holed)\n"
     )
     print(markdown(rows, "accuracy", "{:.3f}"))
-    methods = list(dict.fromkeys(r["method"] for r in rows))
-    mean = {
-        m: statistics.mean(r["accuracy"] for r in rows if r["method"] == m)
-        for m in methods
-    }
+    mean = mean_accuracy(rows)
+    methods = list(mean)
     best = {}
     for r in rows:
         key = (r["table"], r["seed"])
@@ -749,27 +762,18 @@ def features_table(args, name, frame):
 
 
 def features_report(args, tables):
-    rows = []
-    for seed in args.seeds:
-        args.seed = seed
-        for name, frame in tables.items():
-            if name in TARGETS:
-                rows.extend(features_table(args, name, frame))
-    args.seed = args.seeds[0]
+    """The features section over the seeds: its rows, and its printout."""
+    rows = classified_tables(args, tables, features_table)
     print(
         "\n## Features: a classifier's 5-fold accuracy on each representation "
         "of the table (as it is, missing entries included)\n"
     )
     print(markdown(rows, "accuracy", "{:.3f}"))
-    methods = list(dict.fromkeys(r["method"] for r in rows))
-    mean = {
-        m: statistics.mean(r["accuracy"] for r in rows if r["method"] == m)
-        for m in methods
-    }
+    mean = mean_accuracy(rows)
     print("\n| representation, classifier | mean accuracy over tables and seeds |")
     print("|---|---|")
-    for m in methods:
-        print(f"| {m} | {mean[m]:.3f} |")
+    for m, accuracy in mean.items():
+        print(f"| {m} | {accuracy:.3f} |")
     return {"rows": rows, "mean": mean}
 
 
