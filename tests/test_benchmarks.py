@@ -354,6 +354,16 @@ def test_kernels_smoke():
     assert "| weight's gradient, decoder | 784 x 100 x 2000 |" in out
 
 
+def test_compile_trial_smoke():
+    out = _run("compile_trial.py", "--smoke")
+    for trainer in ("sk_dae partial_fit", "torch eager"):
+        assert f"| 16 | {trainer} |" in out
+    # Where inductor finds no C++ compiler the script says so instead.
+    compiled = "| 16 | torch.compile |" in out
+    assert compiled == ("| 16 | (compile, first two steps) |" in out)
+    assert compiled or "torch.compile at width 16 failed:" in out
+
+
 def test_a_steps_flops_are_its_five_products(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
     import kernels
