@@ -563,9 +563,8 @@ def downstream_table(args, name, frame):
     holed, _ = with_holes(features, args.fraction, args.seed, args.mechanism)
     categorical = categorical_columns(features)
     folds = StratifiedKFold(5, shuffle=True, random_state=args.seed)
-    makers = {name: make for name, make in imputers(args).items() if name in PEERS}
-    default = f"DAE {sk_dae._columns.DEFAULT_WEIGHTING}"
-    makers[default] = lambda: NativeImputer(args, sk_dae._columns.DEFAULT_WEIGHTING)
+    kept = [*PEERS, f"DAE {sk_dae._columns.DEFAULT_WEIGHTING}"]  # the default last
+    makers = {m: make for m, make in imputers(args).items() if m in kept}
     rows = []
     for method in ["complete table", *makers]:
         if method == "complete table":
@@ -709,7 +708,7 @@ def representations(features, seed, max_epochs="auto"):
 
 CLASSIFIERS = {
     "logistic": lambda seed: LogisticRegression(max_iter=5000),
-    "HistGB": lambda seed: HistGradientBoostingClassifier(random_state=seed),
+    "HistGB": classifier,
 }
 
 
