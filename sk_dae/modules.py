@@ -27,7 +27,7 @@ from torch import nn
 from ._functions import ACTIVATIONS, lookup
 from ._kernels import linear
 
-__all__ = ["DAELayer", "StackedDenoisingAutoencoder"]
+__all__ = ["DAELayer", "StackEnsemble", "StackedDenoisingAutoencoder"]
 
 
 class DAELayer(nn.Module):
@@ -314,3 +314,242 @@ class StackedDenoisingAutoencoder(nn.Module):
             activations.append(layer.output_activation)
         activations[-1] = output_activation
         return coefs, intercepts, activations
+
+
+class StackEnsemble(nn.Module):
+    """``n_members`` dense stacks side by side, trained as one network.
+
+    Each member is a :class:`StackedDenoisingAutoencoder` of its own (its own
+    initial weights, from one private generator): its weights are stacked with
+    the other members' as ``[members, n_in, n_out]`` and every layer of every
+    member is one batched matrix product (``torch.baddbmm``). The input holds
+    one copy of the data per member, so that the estimators' noise, drawn per
+    entry, corrupts each member's copy afresh; a member sees only its own copy,
+    and its loss is its own part of the reconstruction's (the members'
+    gradients do not mix, and Adam's steps are per weight).
+
+    The copies are laid out as the estimators lay out a table repeated
+    ``n_members`` times: the numeric entries of every copy, copy after copy
+    (``n_numeric`` each), then the one-hot groups of every copy. Without
+    categorical columns (``n_numeric=None``) the input is the copies side by
+    side.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input: ``n_members`` copies.
+    hidden_layer_sizes : tuple of int
+        Code width of each layer of a member, bottom first.
+    n_members : int, default=5
+        Number of members.
+    n_numeric : int or None, default=None
+        Numeric entries of one copy, which come before the copies' one-hot
+        groups; None: a copy is all numeric.
+    activation : str, default="relu"
+        Non-linearity of the encoders and of the upper decoders, as in
+        :class:`StackedDenoisingAutoencoder`; the bottom decoder is affine.
+    tied_weights : bool, default=False
+        Tie each decoder weight to its encoder's transpose.
+    init_seed : int, default=0
+        Seed of the private generator that initialises the weights.
+
+    Attributes
+    ----------
+    encoder_weights, decoder_weights : torch.nn.ParameterList
+        Each layer's weights, ``(n_members, n_in, n_out)`` and ``(n_members,
+        n_out, n_in)``, bottom first (no decoder weights when tied).
+    encoder_biases, decoder_biases : torch.nn.ParameterList
+        Their biases, ``(n_members, 1, n_out)`` and ``(n_members, 1, n_in)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dae.modules import StackEnsemble
+    >>> ensemble = StackEnsemble(3 * 4, (8,), n_members=3)
+    >>> codes = ensemble.encode(torch.rand(5, 12))  # (batch, members, code)
+    >>> codes.shape, ensemble.decode(codes).shape
+    (torch.Size([5, 3, 8]), torch.Size([5, 12]))
+    """
+
+    def __init__(
+        self,
+        n_features,
+        hidden_layer_sizes,
+        *,
+        n_members=5,
+        n_numeric=None,
+        activation="relu",
+        tied_weights=False,
+        init_seed=0,
+    ):
+        super().__init__()
+        if n_features % n_members:
+            raise ValueError(
+                f"StackEnsemble takes {n_members} copies of the input, but "
+                f"n_features={n_features} is not a multiple of n_members."
+            )
+        lookup(ACTIVATIONS, activation, "activation")
+        self.n_members = n_members
+        self.activation = activation
+        self.tied_weights = tied_weights
+        width = n_features // n_members
+        order = _member_order(n_features, n_members, n_numeric)
+        # Copies side by side need no reordering (a gather and its backward
+        # a step saved).
+        self._in_order = bool((order == torch.arange(n_features)).all())
+        self.register_buffer("_order", order)
+        self.register_buffer("_unorder", torch.argsort(order))
+        sizes = (width, *hidden_layer_sizes)
+        pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
+        self.encoder_weights = nn.ParameterList(
+            nn.Parameter(torch.empty(n_members, n_in, n_out)) for n_in, n_out in pairs
+        )
+        self.encoder_biases = nn.ParameterList(
+            nn.Parameter(torch.zeros(n_members, 1, n_out)) for _, n_out in pairs
+        )
+        self.decoder_weights = nn.ParameterList(
+            []
+            if tied_weights
+            else [
+                nn.Parameter(torch.empty(n_members, n_out, n_in))
+                for n_in, n_out in pairs
+            ]
+        )
+        self.decoder_biases = nn.ParameterList(
+            nn.Parameter(torch.zeros(n_members, 1, n_in)) for n_in, _ in pairs
+        )
+        self._reset_parameters(torch.Generator().manual_seed(init_seed))
+
+    @torch.no_grad()
+    def _reset_parameters(self, generator):
+        """Glorot-uniform weights, as :meth:`DAELayer.reset_parameters` draws
+        them, member after member."""
+        gain = nn.init.calculate_gain(ACTIVATIONS[self.activation].init_gain)
+        for m in range(self.n_members):
+            for k, weight in enumerate(self.encoder_weights):
+                # A (n_in, n_out) slice: xavier's fans are symmetric.
+                nn.init.xavier_uniform_(weight[m], gain=gain, generator=generator)
+                if not self.tied_weights:
+                    nn.init.xavier_uniform_(
+                        self.decoder_weights[k][m], generator=generator
+                    )
+
+    def _decoder_weight(self, k):  # (M, n_out, n_in)
+        if self.tied_weights:
+            return self.encoder_weights[k].transpose(1, 2)
+        return self.decoder_weights[k]
+
+    def encode(self, x):  # (B, M * F) -> (B, M, H)
+        """Encode a batch: each member its own copy.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            The members' copies, laid out as the class says.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_members, hidden_layer_sizes[-1])
+            Each member's codes.
+        """
+        batch = len(x)
+        if not self._in_order:
+            x = x.index_select(1, self._order)
+        h = x.view(batch, self.n_members, -1)
+        h = h.transpose(0, 1)  # (M, B, F)
+        act = ACTIVATIONS[self.activation].forward
+        for weight, bias in zip(self.encoder_weights, self.encoder_biases, strict=True):
+            h = act(torch.baddbmm(bias, h, weight))
+        return h.transpose(0, 1)
+
+    def decode(self, h):  # (B, M, H) -> (B, M * F)
+        """Decode each member's codes back to its copy of the input.
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (batch, n_members, hidden_layer_sizes[-1])
+            The members' codes.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            The reconstructions, in the input's layout, on the loss's scale
+            (the bottom decoders are affine).
+        """
+        batch = len(h)
+        z = h.transpose(0, 1)  # (M, B, H)
+        act = ACTIVATIONS[self.activation].forward
+        for k in reversed(range(len(self.encoder_weights))):
+            z = torch.baddbmm(self.decoder_biases[k], z, self._decoder_weight(k))
+            z = act(z) if k else z
+        z = z.transpose(0, 1).reshape(batch, -1)
+        return z if self._in_order else z.index_select(1, self._unorder)
+
+    def forward(self, x):
+        """Reconstruct a batch: ``decode(encode(x))``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            The members' copies.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            The reconstructions.
+        """
+        return self.decode(self.encode(x))
+
+    def member_columns(self, m):
+        """Return where member ``m``'s copy lies in the input.
+
+        Parameters
+        ----------
+        m : int
+            The member.
+
+        Returns
+        -------
+        torch.Tensor of int64
+            The input's entries that member ``m`` reads, in its copy's order.
+        """
+        width = len(self._order) // self.n_members
+        return self._order[m * width : (m + 1) * width]
+
+    def mlp_weights(self, m, output_activation="identity"):
+        """Return member ``m`` as a multi-layer perceptron, as
+        :meth:`StackedDenoisingAutoencoder.mlp_weights` lays one out.
+
+        Parameters
+        ----------
+        m : int
+            The member.
+        output_activation : str, default="identity"
+            The link of the bottom decoder's output.
+
+        Returns
+        -------
+        coefs, intercepts, activations : lists
+            ``(n_in, n_out)`` weights, biases and non-linearities, the
+            encoders bottom up and then the decoders top down.
+        """
+        n_layers = len(self.encoder_weights)
+        coefs = [w[m] for w in self.encoder_weights]
+        intercepts = [b[m, 0] for b in self.encoder_biases]
+        coefs += [self._decoder_weight(k)[m] for k in reversed(range(n_layers))]
+        intercepts += [self.decoder_biases[k][m, 0] for k in reversed(range(n_layers))]
+        activations = [self.activation] * (2 * n_layers)
+        activations[-1] = output_activation
+        return coefs, intercepts, activations
+
+
+def _member_order(n_features, n_members, n_numeric):
+    """The input's entries, member by member: each member's numeric entries,
+    then its one-hot entries (the numeric blocks of all members come first)."""
+    width = n_features // n_members
+    n_numeric = width if n_numeric is None else n_numeric
+    n_other = width - n_numeric
+    members = torch.arange(n_members)[:, None]
+    numeric = members * n_numeric + torch.arange(n_numeric)
+    other = n_members * n_numeric + members * n_other + torch.arange(n_other)
+    return torch.cat([numeric, other], dim=1).reshape(-1)

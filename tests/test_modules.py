@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from sk_dae._loss import ReconstructionLoss
-from sk_dae.modules import DAELayer, StackedDenoisingAutoencoder
+from sk_dae.modules import DAELayer, StackedDenoisingAutoencoder, StackEnsemble
 
 
 def _stack(**kwargs):
@@ -92,3 +92,75 @@ def test_emphasis_weights_corrupted_and_clean_components():
     assert plain.item() == pytest.approx((1 + 1 + 4 + 4) / 4)
     assert full.item() == pytest.approx((1 + 1) / 4)
     assert double.item() == pytest.approx((1 + 1 + 0.5 * 8) / 4)
+
+
+# -- StackEnsemble ---------------------------------------------------------------
+
+
+def _member_stack(ensemble, m, n_features):
+    """Member ``m`` of ``ensemble`` as a StackedDenoisingAutoencoder."""
+    coefs, intercepts, _ = ensemble.mlp_weights(m)
+    n_layers = len(coefs) // 2
+    stack = StackedDenoisingAutoencoder(
+        n_features,
+        tuple(c.shape[1] for c in coefs[:n_layers]),
+        activation=ensemble.activation,
+        tied_weights=ensemble.tied_weights,
+    )
+    with torch.no_grad():
+        for k, layer in enumerate(stack.layers):
+            layer.weight.copy_(coefs[k].t())
+            layer.bias.copy_(intercepts[k])
+            decoder = 2 * n_layers - 1 - k
+            if layer.decoder_weight is not None:
+                layer.decoder_weight.copy_(coefs[decoder].t())
+            layer.decoder_bias.copy_(intercepts[decoder])
+    return stack
+
+
+@pytest.mark.parametrize("tied_weights", [False, True])
+@pytest.mark.parametrize("n_numeric", [None, 2])
+def test_each_member_is_a_stack_on_its_own_copy(n_numeric, tied_weights):
+    ensemble = StackEnsemble(
+        3 * 5,
+        (6, 4),
+        n_members=3,
+        n_numeric=n_numeric,
+        activation="tanh",
+        tied_weights=tied_weights,
+        init_seed=1,
+    )
+    x = torch.rand(7, 15)
+    out = ensemble(x)
+    for m in range(3):
+        columns = ensemble.member_columns(m)
+        expected = _member_stack(ensemble, m, 5)(x[:, columns])
+        torch.testing.assert_close(out[:, columns], expected)
+    # The layout: the numeric entries of every copy, then the others.
+    if n_numeric == 2:
+        assert ensemble.member_columns(1).tolist() == [2, 3, 9, 10, 11]
+
+
+def test_members_neither_see_nor_train_each_other():
+    ensemble = StackEnsemble(2 * 4, (5,), n_members=2, init_seed=0)
+    x = torch.rand(6, 8)
+    other = x.clone()
+    other[:, 4:] = torch.rand(6, 4)  # member 1's copy changed
+    torch.testing.assert_close(ensemble(x)[:, :4], ensemble(other)[:, :4])
+    ensemble(x)[:, :4].sum().backward()  # member 0's loss
+    for weight in ensemble.parameters():
+        assert weight.grad[0].abs().sum() > 0
+        assert not weight.grad[1].any()
+
+
+def test_members_start_apart_and_the_start_is_seeded():
+    a = StackEnsemble(3 * 4, (5,), n_members=3, init_seed=0)
+    b = StackEnsemble(3 * 4, (5,), n_members=3, init_seed=0)
+    weights = a.encoder_weights[0]
+    assert not torch.equal(weights[0], weights[1])
+    torch.testing.assert_close(weights, b.encoder_weights[0], rtol=0, atol=0)
+
+
+def test_an_ensemble_needs_one_copy_per_member():
+    with pytest.raises(ValueError, match="not a multiple of n_members"):
+        StackEnsemble(10, (4,), n_members=3)
