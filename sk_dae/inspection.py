@@ -25,7 +25,7 @@ from ._imputer import DenoisingAutoencoderImputer
 from ._missing import split_missing
 from ._random import draw_seeds
 from ._validation import check_levels
-from .modules import StackedDenoisingAutoencoder
+from .modules import StackedDenoisingAutoencoder, StackEnsemble
 
 __all__ = ["FilterDisplay", "LossCurveDisplay", "ReconstructionDisplay"]
 
@@ -87,6 +87,8 @@ def _first_layer_filters(autoencoder):
     module = autoencoder.net_.module_
     if isinstance(module, StackedDenoisingAutoencoder):
         return autoencoder.coefs_[0].T, None  # (units, features)
+    if isinstance(module, StackEnsemble):  # an imputer's members: the first's
+        return module.encoder_weights[0][0].detach().cpu().numpy().T, None
     first = next(
         (
             m

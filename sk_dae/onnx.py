@@ -44,7 +44,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._estimator import DenoisingAutoencoderTransformer
 from ._functions import ACTIVATIONS
 from ._imputer import DenoisingAutoencoderImputer, _is_nan
-from .modules import StackedDenoisingAutoencoder
+from .modules import StackedDenoisingAutoencoder, StackEnsemble
 
 __all__ = []
 
@@ -138,7 +138,7 @@ def _check_built_in(estimator):
             "OneHotEncoder in a Pipeline before it) to export."
         )
     module = autoencoders[0].net_.module_
-    if not isinstance(module, StackedDenoisingAutoencoder):
+    if not isinstance(module, StackedDenoisingAutoencoder | StackEnsemble):
         raise TypeError(
             f"to_onnx converts the built-in stack; this {type(estimator).__name__} "
             f"trains its own module, {type(module).__name__}, whose layers the "
@@ -293,7 +293,7 @@ def _fills(graph, x, missing, imputer):
     safe_scale = np.where(scale > 0, scale, 1.0)
     x = graph.node("Div", [x, graph.constant("scale", safe_scale)])
     recons = []
-    for autoencoder in imputer.autoencoders_:
+    for autoencoder in _members(imputer):
         filled = _fill_holes(graph, x, missing, autoencoder.input_fill_, np.float64)
         codes, weights = _encode(graph, filled, autoencoder, np.float64)
         recons.append(_decode(graph, codes, autoencoder, weights, np.float64))
@@ -305,6 +305,37 @@ def _fills(graph, x, missing, imputer):
     recon = graph.node("Div", [recon, graph.constant("count", count)])
     recon = graph.node("Mul", [recon, graph.constant("scale", scale)])
     return graph.node("Add", [recon, graph.constant("mean", mean)])
+
+
+class _Member:
+    """One member of an imputer's autoencoders, as the graph reads it: the
+    fitted ``coefs_``, ``intercepts_``, ``activations_`` and ``input_fill_``
+    of a member of a :class:`~sk_dae.modules.StackEnsemble` on its own copy
+    of the columns."""
+
+    def __init__(self, autoencoder, m):
+        module = autoencoder.net_.module_
+        coefs, intercepts, activations = module.mlp_weights(m)
+        self.coefs_ = [_as_array(c) for c in coefs]
+        self.intercepts_ = [_as_array(b) for b in intercepts]
+        self.activations_ = activations
+        self.input_fill_ = autoencoder.input_fill_[_as_array(module.member_columns(m))]
+
+
+def _as_array(tensor):
+    return tensor.detach().cpu().numpy()
+
+
+def _members(imputer):
+    """The networks whose reconstructions the imputer averages: each
+    autoencoder, or each member of one that holds several."""
+    for autoencoder in imputer.autoencoders_:
+        module = autoencoder.net_.module_
+        if not isinstance(module, StackEnsemble):
+            yield autoencoder
+            continue
+        for m in range(module.n_members):
+            yield _Member(autoencoder, m)
 
 
 def _with_empty_columns(graph, kept_part, imputer, x, dtype):

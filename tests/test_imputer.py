@@ -211,11 +211,12 @@ def test_auto_epochs_shrink_as_the_rows_grow():
 
 def test_an_ensemble_fills_the_holes_with_the_members_mean():
     ensemble = _imputer(n_estimators=3, max_epochs=2).fit(X_NAN[:300])
-    members = ensemble.autoencoders_
-    assert len(members) == 3 and ensemble.autoencoder_ is members[0]
-    assert len({m.random_state for m in members}) == 3  # a seed each
+    # One network of three members, each reading its own copy of the columns.
+    (network,) = ensemble.autoencoders_
+    assert ensemble.autoencoder_ is network
+    assert network.net_.module_.n_members == 3
     Z = ensemble._standardized(X_NAN[:300])
-    recons = [m.inverse_transform(m.transform(Z)) for m in members]
+    recons = np.split(network.inverse_transform(network.transform(np.tile(Z, 3))), 3, 1)
     kept = ensemble.observed_features_
     expected = np.mean(recons, axis=0) * ensemble.scale_[kept] + ensemble.mean_[kept]
     filled = ensemble.transform(X_NAN[:300])
@@ -226,6 +227,22 @@ def test_an_ensemble_fills_the_holes_with_the_members_mean():
         filled[holes], expected[holes], rtol=1e-5, atol=1e-6 * scale
     )
     assert not np.allclose(recons[0], recons[1])  # the members differ
+
+
+def test_a_greedy_ensemble_fits_its_members_one_by_one():
+    ensemble = _imputer(
+        n_estimators=3, max_epochs=2, stacking="greedy", hidden_layer_sizes=(16, 8)
+    ).fit(X_NAN[:300])
+    members = ensemble.autoencoders_
+    assert len(members) == 3 and ensemble.autoencoder_ is members[0]
+    assert len({m.random_state for m in members}) == 3  # a seed each
+    Z = ensemble._standardized(X_NAN[:300])
+    recons = [m.inverse_transform(m.transform(Z)) for m in members]
+    kept = ensemble.observed_features_
+    expected = np.mean(recons, axis=0) * ensemble.scale_[kept] + ensemble.mean_[kept]
+    holes = HOLES[:300][:, kept]
+    filled = ensemble.transform(X_NAN[:300])
+    np.testing.assert_allclose(filled[holes], expected[holes], rtol=1e-5, atol=1e-4)
 
 
 def test_one_estimator_is_the_plain_imputer():

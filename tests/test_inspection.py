@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
@@ -76,6 +77,11 @@ def test_an_imputers_filters_act_on_its_columns():
     ).fit(X)
     display = FilterDisplay.from_estimator(imputer, image_shape=(8, 8))
     assert display.filters.shape == (16, 64)
+    # An ensemble trained as one network shows its first member's filters.
+    ensemble = clone(imputer).set_params(n_estimators=3).fit(X)
+    display = FilterDisplay.from_estimator(ensemble, image_shape=(8, 8))
+    first = ensemble.autoencoder_.net_.module_.encoder_weights[0][0]
+    np.testing.assert_array_equal(display.filters, first.detach().numpy().T)
 
 
 def test_an_image_shape_that_does_not_fit_the_features_is_refused(dae):

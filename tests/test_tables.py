@@ -400,11 +400,28 @@ def test_the_draws_temperature_is_fitted_per_categorical_column():
     assert _tempered(p, 4.0).max() < 0.7 < _tempered(p, 0.25).max()
 
 
-def test_an_ensemble_averages_probabilities():
+def test_an_ensemble_averages_its_members_probabilities():
+    from sk_dae._imputer import _member_reconstructions
+
     frame = _table()
     holed, holes = _with_holes(frame)
-    out = _imputer(n_estimators=2, max_epochs=10).fit_transform(holed)
-    assert set(out[holes[:, 2], 2]) <= {"a", "b", "c"}
+    imputer = _imputer(n_estimators=2).fit(holed)
+    network = imputer.autoencoder_
+    # A copy is 2 numeric entries and 3 + 2 + 2 one-hot ones; the numeric
+    # entries of both copies come first.
+    module = network.net_.module_
+    assert module.member_columns(1).tolist() == [2, 3, *range(11, 18)]
+    Z = imputer._standardized(imputer._validate_input(holed, reset=False)[0])
+    members = _member_reconstructions(network, Z)
+    kinds = [probabilities[0] for _, probabilities, _ in members]
+    assert len(kinds) == 2 and not np.allclose(kinds[0], kinds[1])
+    np.testing.assert_allclose(kinds[0].sum(axis=1), 1.0, rtol=1e-5)
+    _, groups = imputer._mean_reconstruction(Z)
+    np.testing.assert_allclose(groups[2], (kinds[0] + kinds[1]) / 2, rtol=1e-6)
+    # The category decides x: the holes of kind are filled from it.
+    out = imputer.transform(holed)
+    filled = out[holes[:, 2], 2]
+    assert np.mean(filled == frame["kind"].to_numpy()[holes[:, 2]]) > 0.8
 
 
 def test_inverse_transform_returns_the_table_and_scores_count_categories():
