@@ -24,10 +24,11 @@ breast_cancer, diabetes, digits; constant columns dropped), and Fashion-MNIST
 pixels as image inpainting (with a figure: masked, DAE-imputed, KNN-imputed and
 original images). The iterative imputers are not run on Fashion-MNIST's 784
 columns (a regression per column per round), nor is the ensemble of
-``--ensemble`` DAEs ("DAE x3", ``n_estimators=3``; it runs on the other
-tables). A scaling table times each imputer against the number of rows, on a
-synthetic table (20 columns, a non-linear function of 5 latent factors plus
-noise, 30% missing); the forest runs there up to ``--forest-max-rows``.
+``--ensemble`` DAEs ("DAE x3" and "DAE x5", ``n_estimators=3`` and 5: the
+members of one network; they run on the other tables). A scaling table
+times each imputer against the number of rows, on a synthetic table (20
+columns, a non-linear function of 5 latent factors plus noise, 30% missing);
+the forest runs there up to ``--forest-max-rows``.
 
 Multiple imputation (``DenoisingAutoencoderImputer(sample_posterior=True)``),
 on the synthetic table: the coverage of the 90% intervals of 100 draws
@@ -44,6 +45,7 @@ and ``impute_scaling.png``.
 """
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -115,9 +117,10 @@ def parse_args(argv=None):
     parser.add_argument(
         "--ensemble",
         type=int,
-        default=3,
-        help="also run the DAE imputer with n_estimators=ENSEMBLE (1: not); not "
-        "on Fashion-MNIST",
+        nargs="*",
+        default=[3, 5],
+        help="also run the DAE imputer with each n_estimators (members of one "
+        "network; none: not); not on Fashion-MNIST",
     )
     parser.add_argument(
         "--posterior-rows",
@@ -155,16 +158,18 @@ def imputers(args, n_features, n_rows=0):
             random_state=args.seed, device=args.device, **dae
         ),
     }
-    if args.ensemble > 1:
-        out[ensemble_name(args)] = lambda: DenoisingAutoencoderImputer(
-            n_estimators=args.ensemble,
+    for k in ensemble_sizes(args):
+        out[ensemble_name(k)] = functools.partial(
+            DenoisingAutoencoderImputer,
+            n_estimators=k,
             random_state=args.seed,
             device=args.device,
             **dae,
         )
     if n_features > 100:
         del out["iterative"], out["forest"]
-        out.pop(ensemble_name(args), None)
+        for k in ensemble_sizes(args):
+            del out[ensemble_name(k)]
     if n_rows > args.forest_max_rows:
         out.pop("forest", None)
     if args.knn_max_rows is not None and n_rows > args.knn_max_rows:
@@ -172,8 +177,13 @@ def imputers(args, n_features, n_rows=0):
     return out
 
 
-def ensemble_name(args):
-    return f"DAE x{args.ensemble}"
+def ensemble_sizes(args):
+    """The ensembles' numbers of members (above one)."""
+    return [k for k in args.ensemble if k > 1]
+
+
+def ensemble_name(k):
+    return f"DAE x{k}"
 
 
 def holes(shape, fraction, seed):
@@ -458,7 +468,7 @@ def main(argv=None):
     if scaling:
         plots.scaling(scaling, out / "impute_scaling.png")
         figures.append("impute_scaling.png")
-    names = ["DAE"] + ([ensemble_name(args)] if args.ensemble > 1 else [])
+    names = ["DAE"] + [ensemble_name(k) for k in ensemble_sizes(args)]
     targets = {name: verdicts(results, name) for name in names}
     report = {
         "fractions": args.fractions,

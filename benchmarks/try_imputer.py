@@ -38,23 +38,23 @@ def plain(imputer, X_holed, mask):
 
 def average_maskings(imputer, X_holed, mask, copies=10, level=0.3):
     imputer.fit(X_holed)
-    autoencoder, rng = imputer.autoencoder_, np.random.default_rng(0)
+    rng = np.random.default_rng(0)
     Z = imputer._standardized(X_holed)
     total = 0.0
     for _ in range(copies):
         masked = np.where(rng.random(Z.shape) < level, np.nan, Z)
         masked = np.where(np.isnan(masked).all(axis=1, keepdims=True), Z, masked)
-        total = total + autoencoder.inverse_transform(autoencoder.transform(masked))
+        # The mean of the members' reconstructions, as transform takes it.
+        total = total + imputer._mean_reconstruction(masked)[0]
     filled = total / copies * imputer.scale_ + imputer.mean_
     return np.where(mask, filled, X_holed)
 
 
 def refeed(imputer, X_holed, mask, rounds=3):
     filled = imputer.fit_transform(X_holed)
-    autoencoder = imputer.autoencoder_
     for _ in range(rounds):
         Z = imputer._standardized(filled)
-        recon = autoencoder.inverse_transform(autoencoder.transform(Z))
+        recon = imputer._mean_reconstruction(Z)[0]
         filled = np.where(mask, recon * imputer.scale_ + imputer.mean_, X_holed)
     return filled
 

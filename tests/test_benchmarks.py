@@ -216,14 +216,21 @@ def test_partial_fit_stream_against_this_checkout():
     assert "| this |" in out and "| base |" in out and "last / first" in out
 
 
+def test_ensemble_smoke():
+    out = _run("ensemble.py", "--smoke")
+    for way in ("one", "bmm", "vmap", "loop"):
+        assert f"| {way} |" in out
+    assert "| 5 |" in out and "over one member's" in out
+
+
 def test_impute_smoke(tmp_path):
     out = _run("impute.py", "--smoke", "--out", str(tmp_path))
-    assert "| iris | 30% |" in out and "Geometric mean of DAE x3" in out
+    assert "| iris | 30% |" in out and "Geometric mean of DAE x5" in out
     assert "Sliced Wasserstein" in out and "Downstream" in out
     assert "Rubin's rules" in out and "RMSE against rows" in out
     report = json.loads((tmp_path / "impute.json").read_text())
     imputers = {r["imputer"] for r in report["results"]}
-    assert imputers == {"mean", "KNN", "iterative", "forest", "DAE", "DAE x3"}
+    assert imputers == {"mean", "KNN", "iterative", "forest", "DAE", "DAE x3", "DAE x5"}
     for r in report["results"]:
         assert np.isfinite(r["rmse"]) and r["rmse"] > 0
         assert np.isfinite(r["swd"]) and r["swd"] >= 0
