@@ -517,8 +517,9 @@ class StackEnsemble(nn.Module):
         return self._order[m * width : (m + 1) * width]
 
     def mlp_weights(self, m, output_activation="identity"):
-        """Return member ``m`` as a multi-layer perceptron, as
-        :meth:`StackedDenoisingAutoencoder.mlp_weights` lays one out.
+        """Return member ``m`` as a multi-layer perceptron.
+
+        Laid out as :meth:`StackedDenoisingAutoencoder.mlp_weights` lays one.
 
         Parameters
         ----------

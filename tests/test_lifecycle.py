@@ -340,6 +340,29 @@ def test_skops_round_trip_trusts_only_this_package(fitted):
     np.testing.assert_array_equal(restored.transform(X_UNIT), fitted.transform(X_UNIT))
 
 
+def test_an_imputers_ensemble_round_trips_through_pickle_and_skops():
+    import skops.io as skops_io
+
+    from sk_dae import DenoisingAutoencoderImputer
+
+    X = np.where(
+        np.random.default_rng(0).random((200, 8)) < 0.2, np.nan, X_UNIT[:200, :8]
+    )
+    imputer = DenoisingAutoencoderImputer(
+        n_estimators=3, max_epochs=2, random_state=0, device="cpu"
+    ).fit(X)
+    expected = imputer.transform(X)
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(imputer)).transform(X), expected
+    )
+    data = skops_io.dumps(imputer)
+    untrusted = skops_io.get_untrusted_types(data=data)
+    # The members' module is stored by reference, as a user's module class is.
+    assert "sk_dae.modules.StackEnsemble" in untrusted
+    restored = skops_io.loads(data, trusted=untrusted)
+    np.testing.assert_array_equal(restored.transform(X), expected)
+
+
 def test_fitting_writes_nothing_to_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _dae(early_stopping=True, verbose=0).fit(X_UNIT)
