@@ -65,40 +65,36 @@ def _masked(x, generator):
     return x * keep
 
 
-def one_step(args):
-    """A step of one stack."""
-    stack = StackedDenoisingAutoencoder(
-        args.columns, _layers(args.columns), activation="relu"
-    )
-    optimizer = torch.optim.Adam(stack.parameters(), lr=1e-3, fused=True)
+def _training_step(module, copies=1):
+    """A step of ``module`` on a batch repeated ``copies`` times: fresh
+    masking, squared error to the clean copies, backward, fused Adam."""
+    optimizer = torch.optim.Adam(module.parameters(), lr=1e-3, fused=True)
     generator = torch.Generator().manual_seed(0)
 
     def step(x):
+        if copies > 1:
+            x = x.repeat(1, copies)
         optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.mse_loss(stack(_masked(x, generator)), x)
+        loss = torch.nn.functional.mse_loss(module(_masked(x, generator)), x)
         loss.backward()
         optimizer.step()
 
     return step
+
+
+def one_step(args):
+    """A step of one stack."""
+    layers = _layers(args.columns)
+    return _training_step(
+        StackedDenoisingAutoencoder(args.columns, layers, activation="relu")
+    )
 
 
 def bmm_step(args):
     """A step of the members in one StackEnsemble, on the batch repeated."""
-    m = args.members
-    ensemble = StackEnsemble(
-        m * args.columns, _layers(args.columns), n_members=m, activation="relu"
-    )
-    optimizer = torch.optim.Adam(ensemble.parameters(), lr=1e-3, fused=True)
-    generator = torch.Generator().manual_seed(0)
-
-    def step(x):
-        x = x.repeat(1, m)
-        optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.mse_loss(ensemble(_masked(x, generator)), x)
-        loss.backward()
-        optimizer.step()
-
-    return step
+    m, layers = args.members, _layers(args.columns)
+    ensemble = StackEnsemble(m * args.columns, layers, n_members=m, activation="relu")
+    return _training_step(ensemble, copies=m)
 
 
 def vmap_step(args):
