@@ -228,6 +228,7 @@ def test_impute_smoke(tmp_path):
     assert "| iris | 30% |" in out and "Geometric mean of DAE x5" in out
     assert "Sliced Wasserstein" in out and "Downstream" in out
     assert "Rubin's rules" in out and "RMSE against rows" in out
+    assert "Synthetic tables of the kinds where the DAE loses" in out
     report = json.loads((tmp_path / "impute.json").read_text())
     imputers = {r["imputer"] for r in report["results"]}
     assert imputers == {"mean", "KNN", "iterative", "forest", "DAE", "DAE x3", "DAE x5"}
@@ -239,6 +240,8 @@ def test_impute_smoke(tmp_path):
     swd = {r["imputer"]: r["swd"] for r in report["results"]}
     assert swd["mean"] == max(swd.values())
     assert {r["rows"] for r in report["scaling"]} == {200, 400}
+    assert {r["data"] for r in report["kinds"]} == {"clusters"}
+    assert all(np.isfinite(r["rmse"]) for r in report["kinds"])
     posterior = report["multiple_imputation"]
     assert 0 <= posterior["coverage_90"] <= 1
     pooled, single = (
