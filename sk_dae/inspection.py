@@ -87,7 +87,7 @@ def _first_layer_filters(autoencoder):
     module = autoencoder.net_.module_
     if isinstance(module, StackedDenoisingAutoencoder):
         return autoencoder.coefs_[0].T, None  # (units, features)
-    if isinstance(module, StackEnsemble):  # an imputer's members: the first's
+    if isinstance(module, StackEnsemble):  # an ensemble: its first member's
         return module.encoder_weights[0][0].detach().cpu().numpy().T, None
     first = next(
         (

@@ -138,7 +138,12 @@ def _check_built_in(estimator):
             "OneHotEncoder in a Pipeline before it) to export."
         )
     module = autoencoders[0].net_.module_
-    if not isinstance(module, StackedDenoisingAutoencoder | StackEnsemble):
+    # An imputer's ensemble trained together is read member by member
+    # (_members); a transformer has coefs_ only for the built-in stack.
+    built_in = StackedDenoisingAutoencoder
+    if isinstance(estimator, DenoisingAutoencoderImputer):
+        built_in = StackedDenoisingAutoencoder | StackEnsemble
+    if not isinstance(module, built_in):
         raise TypeError(
             f"to_onnx converts the built-in stack; this {type(estimator).__name__} "
             f"trains its own module, {type(module).__name__}, whose layers the "

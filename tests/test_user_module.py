@@ -14,6 +14,7 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
+from sk_dae.modules import StackEnsemble
 
 X_DIGITS, Y_DIGITS = load_digits(return_X_y=True)
 X = (X_DIGITS[:200] / 16).astype(np.float32)
@@ -395,6 +396,14 @@ def test_onnx_export_refuses_a_users_module():
     dae = _dae().fit(X)
     with pytest.raises(TypeError, match="torch.onnx.export"):
         to_onnx(dae, X[:1])
+    # The imputer's ensemble module, given to a transformer, is a module too.
+    ensemble = _dae(
+        module=StackEnsemble,
+        module__n_members=2,
+        module__hidden_layer_sizes=(8,),
+    ).fit(np.tile(X, 2))
+    with pytest.raises(TypeError, match="torch.onnx.export"):
+        to_onnx(ensemble, np.tile(X, 2)[:1])
 
 
 def test_the_progress_bar_runs_with_a_users_module(capsys):
