@@ -283,7 +283,7 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         each), 5 members took 1.3 to 2.2 times one member's time, and took
         the geometric mean of the RMSE over IterativeImputer's from 0.912 to
         0.881 (3 members: 0.886); a fit on a 1,000-row table of 13 columns
-        took 1.67 times (``benchmarks/ensemble.py``). A greedy stack's
+        took 1.70 times (``benchmarks/ensemble.py``). A greedy stack's
         members, and those of a user's ``module``, train one after the other,
         each from its own seed (drawn from ``random_state``), for
         ``n_estimators`` times the time.
@@ -1127,10 +1127,10 @@ def _ensemble_params(params, n):
     :class:`~sk_dae.modules.StackEnsemble` of ``n`` members takes them, on the
     standardized columns repeated ``n`` times (each member its copy, whose
     noise is drawn afresh). Measured with ``python benchmarks/ensemble.py``
-    (AMD EPYC, 2 cores): a step of 5 members took 1.54 times one member's,
-    against 2.96 times under ``torch.func.vmap`` (``stack_module_state``) and
-    5.35 times one after the other; the imputer's fit on a 1,000 x 13 table,
-    1.67 times."""
+    (AMD EPYC, 2 cores): a step of 5 members took 1.58 times one member's,
+    against 2.58 times under ``torch.func.vmap`` (``stack_module_state``) and
+    5.10 times one after the other; the imputer's fit on a 1,000 x 13 table,
+    1.70 times."""
     params = dict(params)
     layers = np.atleast_1d(params.pop("hidden_layer_sizes"))
     params.pop("stacking")

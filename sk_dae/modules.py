@@ -457,9 +457,11 @@ class StackEnsemble(nn.Module):
             x = x.index_select(1, self._order)
         h = x.view(batch, self.n_members, -1)
         h = h.transpose(0, 1)  # (M, B, F)
-        act = ACTIVATIONS[self.activation].forward
+        # In place on each product's fresh output (baddbmm's backward does
+        # not read it): no new tensor per activation.
+        act_ = ACTIVATIONS[self.activation].forward_
         for weight, bias in zip(self.encoder_weights, self.encoder_biases, strict=True):
-            h = act(torch.baddbmm(bias, h, weight))
+            h = act_(torch.baddbmm(bias, h, weight))
         return h.transpose(0, 1)
 
     def decode(self, h):  # (B, M, H) -> (B, M * F)
@@ -478,10 +480,10 @@ class StackEnsemble(nn.Module):
         """
         batch = len(h)
         z = h.transpose(0, 1)  # (M, B, H)
-        act = ACTIVATIONS[self.activation].forward
+        act_ = ACTIVATIONS[self.activation].forward_
         for k in reversed(range(len(self.encoder_weights))):
             z = torch.baddbmm(self.decoder_biases[k], z, self._decoder_weight(k))
-            z = act(z) if k else z
+            z = act_(z) if k else z
         z = z.transpose(0, 1).reshape(batch, -1)
         return z if self._in_order else z.index_select(1, self._unorder)
 
