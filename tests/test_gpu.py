@@ -311,6 +311,17 @@ def test_the_imputer_on_the_gpu_fills_only_the_holes():
     np.testing.assert_array_equal(filled[observed], X_HOLED[observed])
 
 
+def test_an_ensemble_trains_as_one_network_on_the_gpu_and_fills_as_on_the_cpu():
+    imputer = DenoisingAutoencoderImputer(
+        n_estimators=3, device="cuda", max_epochs=5, random_state=0
+    )
+    filled = imputer.fit_transform(X_HOLED)
+    assert _on_gpu(imputer.autoencoder_)
+    assert imputer.autoencoder_.net_.module_.n_members == 3
+    imputer.autoencoder_.set_params(device="cpu")
+    np.testing.assert_allclose(imputer.transform(X_HOLED), filled, rtol=1e-4, atol=1e-5)
+
+
 # -- export ----
 
 
