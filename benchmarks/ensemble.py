@@ -36,6 +36,7 @@ from env_info import environment, machine_line
 from torch.func import functional_call, stack_module_state, vmap
 
 from sk_dae import DenoisingAutoencoderImputer
+from sk_dae._imputer import _auto_layers
 from sk_dae.modules import StackedDenoisingAutoencoder, StackEnsemble
 
 BATCH, LEVEL = 64, 0.3
@@ -57,7 +58,7 @@ def parse_args(argv=None):
 
 
 def _layers(columns):
-    return (max(2 * columns, 64),) * 3
+    return _auto_layers(columns)  # the imputer's default layers
 
 
 def _masked(x, generator):
