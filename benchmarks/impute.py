@@ -72,7 +72,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_dae import DenoisingAutoencoderImputer
+from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
 from sk_dae._device import resolve_device
 from sk_dae.datasets import load_fashion_mnist
 
@@ -113,7 +113,8 @@ def parse_args(argv=None):
         "--dae-params",
         type=json.loads,
         default={},
-        help="JSON of DenoisingAutoencoderImputer parameters to change",
+        help="JSON of DenoisingAutoencoderImputer parameters to change; under "
+        '"autoencoder", a dict of its DenoisingAutoencoderTransformer\'s',
     )
     parser.add_argument(
         "--forest-max-rows",
@@ -169,17 +170,11 @@ def imputers(args, n_features, n_rows=0):
             ),
             random_state=args.seed,
         ),
-        "DAE": lambda: DenoisingAutoencoderImputer(
-            random_state=args.seed, device=args.device, **dae
-        ),
+        "DAE": lambda: dae_imputer(dae, args.device, random_state=args.seed),
     }
     for k in ensemble_sizes(args):
         out[ensemble_name(k)] = functools.partial(
-            DenoisingAutoencoderImputer,
-            n_estimators=k,
-            random_state=args.seed,
-            device=args.device,
-            **dae,
+            dae_imputer, dae, args.device, n_estimators=k, random_state=args.seed
         )
     if n_features > 100:
         del out["iterative"], out["forest"]
@@ -190,6 +185,18 @@ def imputers(args, n_features, n_rows=0):
     if args.knn_max_rows is not None and n_rows > args.knn_max_rows:
         del out["KNN"]
     return out
+
+
+def dae_imputer(params, device="auto", **kwargs):
+    """A DenoisingAutoencoderImputer from ``params`` (``--dae-params``) and
+    ``kwargs``; ``params["autoencoder"]``, a dict, sets the
+    DenoisingAutoencoderTransformer it completes (the noise, the fill, early
+    stopping...), on ``device``."""
+    params = {**params, **kwargs}
+    template = DenoisingAutoencoderTransformer(
+        device=device, **params.pop("autoencoder", {})
+    )
+    return DenoisingAutoencoderImputer(autoencoder=template, **params)
 
 
 def ensemble_sizes(args):
@@ -398,7 +405,7 @@ def posterior_table(args):
     dae = {**args.dae_params, "sample_posterior": True}
     if args.max_epochs is not None:
         dae["max_epochs"] = args.max_epochs
-    imputer = DenoisingAutoencoderImputer(random_state=args.seed, **dae)
+    imputer = dae_imputer(dae, args.device, random_state=args.seed)
     start = time.perf_counter()
     imputer.fit(X_holed)
     seconds = time.perf_counter() - start

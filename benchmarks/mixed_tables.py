@@ -382,7 +382,7 @@ def forest(args):
 def dae(args, **params):
     return DenoisingAutoencoderImputer(
         max_epochs=args.max_epochs,
-        device=args.device,
+        autoencoder=DenoisingAutoencoderTransformer(device=args.device),
         random_state=args.seed,
         **params,
     )

@@ -1,6 +1,7 @@
 """Try DenoisingAutoencoderImputer settings: the search behind its defaults.
 
-Each setting (a JSON object of imputer parameters) imputes the benchmark's five
+Each setting (a JSON object of imputer parameters; under ``"autoencoder"``, a
+JSON object of its DenoisingAutoencoderTransformer's) imputes the benchmark's five
 tables (entries removed completely at random, as in ``impute.py``) once per
 seed of the imputer; printed per table: the mean RMSE over the seeds ± half
 their range, and its ratio to the better of KNNImputer and IterativeImputer,
@@ -18,6 +19,7 @@ IterativeImputer's, and the seconds taken. One line per setting.
   observed values, or their own fills), where KNN's local structure wins.
 
     python benchmarks/try_imputer.py '{}' '{"lr": 0.003}' --seeds 0 1 2
+    python benchmarks/try_imputer.py '{"autoencoder": {"corruption_level": 0.2}}'
 """
 
 import argparse
@@ -27,13 +29,12 @@ import time
 import warnings
 
 import numpy as np
-from impute import TABLES, holes, load_tables, rmse
+from impute import TABLES, dae_imputer, holes, load_tables, rmse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer
 from sklearn.neighbors import NearestNeighbors
 
-from sk_dae import DenoisingAutoencoderImputer
 from sk_dae._imputer import n_members
 
 
@@ -126,7 +127,7 @@ def main(argv=None):
             X_holed = np.where(mask, np.nan, X)
             scores = []
             for seed in args.seeds:
-                imputer = DenoisingAutoencoderImputer(random_state=seed, **setting)
+                imputer = dae_imputer(setting, random_state=seed)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     filled = VARIANTS[args.variant](imputer, X_holed, mask)

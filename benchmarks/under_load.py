@@ -81,8 +81,9 @@ def workloads(X, table, package=sk_dae, epochs=2, imputer_epochs=300):
         ).fit(X)
 
     def impute():
+        on_cpu = package.DenoisingAutoencoderTransformer(device="cpu")
         package.DenoisingAutoencoderImputer(
-            max_epochs=imputer_epochs, device="cpu", random_state=0
+            max_epochs=imputer_epochs, autoencoder=on_cpu, random_state=0
         ).fit_transform(table)
 
     def mlp():

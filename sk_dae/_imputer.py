@@ -1,10 +1,11 @@
 """DenoisingAutoencoderImputer: fill missing entries with a denoising
 autoencoder's reconstruction, the scikit-learn imputer way."""
 
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.impute import MissingIndicator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
@@ -17,8 +18,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._estimator import DenoisingAutoencoderTransformer
 from ._missing import hold_out_entries
-from ._noise import IMAGE_NOISES, NOISE_FUNCTIONS
-from ._protocol import PREFIX, ModuleParamsMixin
+from ._noise import IMAGE_NOISES
 from ._random import draw_seeds
 from ._state import unchanged_on_error
 from ._table import (
@@ -35,30 +35,32 @@ from ._table import (
 from ._threads import keeps_callers_threads
 from .modules import StackEnsemble
 
-# The autoencoder's parameters, under the transformer's names; the imputer
-# passes them through (and resolves its "auto" defaults first).
-_AUTOENCODER_PARAMS = (
+# The imputer's own settings of the autoencoder: the ones whose defaults it
+# chooses for imputation (they differ from the transformer's), and the seed.
+# A template leaves them at the transformer's defaults; the imputer sets them.
+_OWN_SETTINGS = (
     "hidden_layer_sizes",
-    "module",
-    "corruption",
-    "corruption_level",
-    "input_fill",
-    "emphasis",
-    "stacking",
     "activation",
-    "tied_weights",
+    "stacking",
     "max_epochs",
     "batch_size",
     "lr",
-    "device",
     "random_state",
-    "early_stopping",
-    "validation_fraction",
-    "n_iter_no_change",
-    "tol",
-    "callbacks",
-    "verbose",
 )
+
+# The template's parameters that imputation fixes, with the reason a
+# template may not set them.
+_FIXED_SETTINGS = {
+    "categorical_features": "the imputer reads the table's columns: set it on "
+    "the imputer",
+    "max_categories": "the imputer encodes the table's columns: set it on the imputer",
+    "min_frequency": "the imputer encodes the table's columns: set it on the imputer",
+    "validation": "the imputer always validates on held-out entries",
+    "image_shape": "a table's rows have no image shape",
+    "loss": "the imputer trains on standardized columns, which 'bce' (for "
+    "values in [0, 1]) cannot reconstruct",
+    "warm_start": "the imputer trains its autoencoders afresh at every fit",
+}
 
 
 def _is_nan(value):
@@ -74,6 +76,53 @@ def _differs(value, default):
     """Whether a parameter's value is not its default (an "auto" default is
     matched by _is_auto: an array of layer sizes would compare elementwise)."""
     return not _is_auto(value) if _is_auto(default) else value != default
+
+
+def _transformer_defaults():
+    """The defaults of :class:`DenoisingAutoencoderTransformer`'s parameters."""
+    signature = inspect.signature(DenoisingAutoencoderTransformer.__init__)
+    return {
+        name: p.default
+        for name, p in signature.parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def _same(value, default):
+    """Whether ``value`` is ``default``: of its type and equal (a list or an
+    array of layer sizes is not the default tuple)."""
+    if value is default:
+        return True
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError):  # an array compares elementwise
+        return False
+
+
+def _check_template(template):
+    """Refuse a template that sets what the imputer sets: one of its own
+    settings, one that imputation fixes, or a noise for images."""
+    defaults, params = _transformer_defaults(), template.get_params(deep=False)
+    own = [n for n in _OWN_SETTINGS if not _same(params[n], defaults[n])]
+    if own:
+        given = ", ".join(f"{name}={params[name]!r}" for name in own)
+        raise ValueError(
+            f"The autoencoder sets {given}, which the imputer sets for "
+            f"imputation. Pass {', '.join(own)} to DenoisingAutoencoderImputer "
+            "instead, and leave the autoencoder's at the default."
+        )
+    for name, why in _FIXED_SETTINGS.items():
+        if not _same(params[name], defaults[name]):
+            raise ValueError(
+                f"The autoencoder sets {name}={params[name]!r}, but {why}. "
+                "Leave the autoencoder's at the default."
+            )
+    if isinstance(template.corruption, str) and template.corruption in IMAGE_NOISES:
+        raise ValueError(
+            f"The autoencoder's corruption={template.corruption!r} masks blocks "
+            "of an image, and a table's rows are not images. Use 'mask', "
+            "'gaussian', 'salt_and_pepper' or 'swap'."
+        )
 
 
 def _auto_batch_size(n_samples):
@@ -107,11 +156,11 @@ def _auto_lr(hidden_layer_sizes):
 
 
 # The imputer's parameters that shape the built-in stack, with their defaults:
-# a user's module leaves them so (the transformer gets its own defaults).
+# with the template's own module they stay so (and the transformer gets its
+# own defaults).
 _STACK_DEFAULTS = {
     "hidden_layer_sizes": "auto",
     "activation": "relu",
-    "tied_weights": False,
 }
 
 
@@ -121,7 +170,7 @@ def _auto_layers(n_features):
     return (min(max(2 * n_features, 64), 1024),) * 3
 
 
-class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstimator):
+class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
     """Impute missing values with a denoising autoencoder's reconstruction.
 
     The columns are standardized on their observed values; a
@@ -140,6 +189,31 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
 
     Parameters
     ----------
+    autoencoder : DenoisingAutoencoderTransformer or None, default=None
+        The autoencoder to train, as a template, as ``IterativeImputer``
+        takes ``estimator``: ``fit`` clones it (the template itself is never
+        fitted) and completes the clone with the imputer's settings. None is
+        ``DenoisingAutoencoderTransformer()``, so completed.
+
+        - The template brings everything the imputer has no parameter for:
+          the noise (``corruption``, ``corruption_level``), ``input_fill``,
+          ``emphasis``, ``consistency``, ``tied_weights``, a ``module`` of
+          one's own and its ``module__<name>`` parameters, ``device``,
+          ``early_stopping`` (on held-out entries) with its
+          ``validation_fraction``, ``n_iter_no_change`` and ``tol``,
+          ``callbacks`` and ``verbose``.
+        - The imputer sets the settings it has as parameters
+          (``hidden_layer_sizes``, ``activation``, ``stacking``,
+          ``max_epochs``, ``batch_size``, ``lr``, ``random_state``), and those
+          that imputation fixes (the table's columns, validation on held-out
+          entries).
+
+        Each setting has one place: a template that sets one of the
+        imputer's (gives it a value other than the transformer's default),
+        or a noise for images (``"block_mask"``), is refused at fit, with
+        the parameter to use instead. A grid search reaches the template's
+        settings as ``autoencoder__<name>``.
+
     missing_values : float, default=np.nan
         The placeholder of a missing value. With a number other than NaN, X
         must not hold NaN.
@@ -175,41 +249,14 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
 
     hidden_layer_sizes : "auto", int or tuple of int, default="auto"
         Hidden widths of the autoencoder. ``"auto"``: three layers of
-        ``max(2 * n_features, 64)`` units (at most 1,024), trained jointly.
-
-    module : torch.nn.Module class or instance, or None, default=None
-        The network, as in :class:`DenoisingAutoencoderTransformer`: None
-        for the built-in stack, or a module with ``encode`` and ``decode``,
-        given the width of the standardized, non-empty columns as
-        ``n_features``, and configured by ``module__<name>`` parameters.
-        With a module, ``hidden_layer_sizes``, ``activation`` and
-        ``tied_weights`` keep their defaults, and ``lr="auto"`` is 1e-3.
-
-    corruption : {"mask", "gaussian", "salt_and_pepper", "swap"} or callable, \
-            default="mask"
-        The noise of training, as in :class:`DenoisingAutoencoderTransformer`.
-
-    corruption_level : float, default=0.3
-        The fraction of corrupted inputs (the noise's standard deviation for
-        ``"gaussian"``), as in :class:`DenoisingAutoencoderTransformer`.
-
-    input_fill : {"zero", "mean", "learned"}, default="zero"
-        What a hole or a dropped input enters the encoder as, on the
-        standardized columns: ``"zero"`` is the column's mean there.
-
-    emphasis : {"full", "double"}, tuple (alpha, beta) or None, default=None
-        Loss weights of the corrupted and the untouched entries, as in
-        :class:`DenoisingAutoencoderTransformer`.
-
-    stacking : {"joint", "greedy"}, default="joint"
-        How the layers are trained: end to end (``"joint"``) or one at a time
-        (``"greedy"``), as in :class:`DenoisingAutoencoderTransformer`.
+        ``max(2 * n_features, 64)`` units (at most 1,024).
 
     activation : {"relu", "sigmoid", "tanh"}, default="relu"
         Non-linearity of the encoders.
 
-    tied_weights : bool, default=False
-        If True each decoder weight is the transpose of its encoder weight.
+    stacking : {"joint", "greedy"}, default="joint"
+        How the layers are trained: end to end (``"joint"``) or one at a time
+        (``"greedy"``), as in :class:`DenoisingAutoencoderTransformer`.
 
     max_epochs : "auto" or int, default="auto"
         Epochs of training. ``"auto"``: ``150 * (1000 / n_samples) ** 0.35``,
@@ -223,42 +270,19 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         Adam's initial learning rate. ``"auto"``: 5e-3 for hidden layers of at
         most 128 units, 1e-3 for wider ones (measured on the benchmark's five
         tables, 64 to 128 units, and on Fashion-MNIST's 784 columns, 1,024
-        units, where 5e-3 lost 7% of RMSE at 30% missing).
+        units, where 5e-3 lost 7% of RMSE at 30% missing), and 1e-3 for the
+        ``autoencoder``'s own ``module``.
 
     lr_schedule : {"cosine", "constant"}, default="cosine"
         ``"cosine"`` anneals the learning rate from ``lr`` towards 0 over the
         ``max_epochs`` epochs (``torch.optim.lr_scheduler.CosineAnnealingLR``,
-        through a skorch ``LRScheduler`` callback added after ``callbacks``);
-        ``"constant"`` keeps ``lr``.
-
-    device : str or torch.device, default="auto"
-        Where the autoencoders train and run, as in
-        :class:`DenoisingAutoencoderTransformer`.
+        through a skorch ``LRScheduler`` callback added after the
+        ``autoencoder``'s ``callbacks``); ``"constant"`` keeps ``lr``.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the autoencoders, the held-out entries and the draws of
         ``sample_posterior``; private generators only, as in
         :class:`DenoisingAutoencoderTransformer`.
-
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the observed entries of every row
-        (training never sees them), stop when the error of their imputation
-        has not improved by more than ``tol`` for ``n_iter_no_change`` epochs,
-        and restore the best epoch's weights (the transformer's
-        ``validation="entries"``). It works at any number of rows, but it
-        costs accuracy: the held-out entries are lost to training, and the
-        noisy validation curve stops it early. On the benchmark's five tables
-        at 30% missing it raised the RMSE by 9% on average.
-
-    validation_fraction : float, default=0.1
-        Share of the observed entries held out, for ``early_stopping`` and
-        for measuring ``residual_scale_`` with ``sample_posterior``.
-
-    n_iter_no_change : int, default=10
-        Epochs without improvement before ``early_stopping`` ends training.
-
-    tol : float, default=1e-4
-        Smallest decrease of the validation error that counts as an improvement.
 
     sample_posterior : bool, default=False
         If True, ``fit`` holds out ``validation_fraction`` of the observed
@@ -272,6 +296,11 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         several). The held-out entries are lost to training, so the
         reconstructions are somewhat less accurate than without.
 
+    validation_fraction : float, default=0.1
+        Share of the observed entries that ``sample_posterior`` holds out.
+        (The ``autoencoder``'s own ``validation_fraction`` is the share that
+        its ``early_stopping`` holds out.)
+
     n_estimators : int, default=1
         Autoencoders in the ensemble; the holes get the mean of their
         reconstructions. Members of the built-in stack trained end to end
@@ -284,20 +313,9 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         the geometric mean of the RMSE over IterativeImputer's from 0.912 to
         0.881 (3 members: 0.886); a fit on a 1,000-row table of 13 columns
         took 1.70 times (``benchmarks/ensemble.py``). A greedy stack's
-        members, and those of a user's ``module``, train one after the other,
-        each from its own seed (drawn from ``random_state``), for
-        ``n_estimators`` times the time.
-
-    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
-        Extra skorch callbacks, run as in :class:`DenoisingAutoencoderTransformer`
-        (fresh copies at each fit); with ``lr_schedule="cosine"`` the schedule
-        is added after them.
-
-    verbose : int, default=0
-        0 prints nothing; 1 prints one line per epoch and a progress bar.
-
-    **module_params : dict
-        ``module__<name>`` parameters of a ``module`` class.
+        members, and those of the ``autoencoder``'s own ``module``, train one
+        after the other, each from its own seed (drawn from
+        ``random_state``), for ``n_estimators`` times the time.
 
     Attributes
     ----------
@@ -386,16 +404,19 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
     """
 
     _parameter_constraints: dict = {
-        **{
-            name: DenoisingAutoencoderTransformer._parameter_constraints[name]
-            for name in _AUTOENCODER_PARAMS
-        },
-        # Block masking needs the rows' image shape, which tables lack.
-        "corruption": [StrOptions(set(NOISE_FUNCTIONS) - IMAGE_NOISES), callable],
+        "autoencoder": [DenoisingAutoencoderTransformer, None],
         "missing_values": [Real],
         **{
             name: DenoisingAutoencoderTransformer._parameter_constraints[name]
-            for name in ("categorical_features", "max_categories", "min_frequency")
+            for name in (
+                "categorical_features",
+                "max_categories",
+                "min_frequency",
+                "activation",
+                "stacking",
+                "random_state",
+                "validation_fraction",
+            )
         },
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
@@ -408,19 +429,20 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "lr": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
-        "lr_schedule": [StrOptions({"cosine", "constant"})],
-        "sample_posterior": ["boolean"],
-        "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
+        "lr": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions({"cosine", "constant"})],
+        "sample_posterior": ["boolean"],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
         self,
         *,
+        autoencoder=None,
         missing_values=np.nan,
         add_indicator=False,
         keep_empty_features=False,
@@ -428,30 +450,18 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         max_categories=None,
         min_frequency=None,
         hidden_layer_sizes="auto",
-        module=None,
-        corruption="mask",
-        corruption_level=0.3,
-        input_fill="zero",
-        emphasis=None,
-        stacking="joint",
         activation="relu",
-        tied_weights=False,
+        stacking="joint",
         max_epochs="auto",
         batch_size="auto",
         lr="auto",
         lr_schedule="cosine",
-        device="auto",
         random_state=None,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
         sample_posterior=False,
+        validation_fraction=0.1,
         n_estimators=1,
-        callbacks=None,
-        verbose=0,
-        **module_params,
     ):
+        self.autoencoder = autoencoder
         self.missing_values = missing_values
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
@@ -459,31 +469,16 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         self.max_categories = max_categories
         self.min_frequency = min_frequency
         self.hidden_layer_sizes = hidden_layer_sizes
-        self.module = module
-        self.corruption = corruption
-        self.corruption_level = corruption_level
-        self.input_fill = input_fill
-        self.emphasis = emphasis
-        self.stacking = stacking
         self.activation = activation
-        self.tied_weights = tied_weights
+        self.stacking = stacking
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.lr_schedule = lr_schedule
-        self.device = device
         self.random_state = random_state
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
         self.sample_posterior = sample_posterior
+        self.validation_fraction = validation_fraction
         self.n_estimators = n_estimators
-        self.callbacks = callbacks
-        self.verbose = verbose
-        # Stored as given; fit refuses names that are not module__<name>.
-        for name, value in module_params.items():
-            setattr(self, name, value)
 
     def _validate_input(self, X, reset):
         """``(X, frame)``: X as a float array (a copy) with NaN wherever a
@@ -592,36 +587,39 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
             self.autoencoder_ = autoencoders[0]
         return self
 
+    def _template(self):
+        """The autoencoder that the imputer completes: ``autoencoder``, or
+        the transformer with its defaults."""
+        if self.autoencoder is None:
+            return DenoisingAutoencoderTransformer()
+        return self.autoencoder
+
     def _fit_autoencoders(self, params, X_train):
         """The fitted autoencoders: one network of ``n_estimators`` members
         where they can share one (:func:`_ensemble_params`), else one each,
         from its own seed."""
+        make = type(self._template())
         if self._trains_together():
             m = self.n_estimators
-            ensemble = DenoisingAutoencoderTransformer(**_ensemble_params(params, m))
-            return [ensemble.fit(np.tile(X_train, (1, m)))]
+            return [make(**_ensemble_params(params, m)).fit(np.tile(X_train, (1, m)))]
         states = [self.random_state]
         if self.n_estimators > 1:
             states = draw_seeds(self.random_state, self.n_estimators)
-        return [
-            DenoisingAutoencoderTransformer(**{**params, "random_state": state}).fit(
-                X_train
-            )
-            for state in states
-        ]
+        return [make(**{**params, "random_state": s}).fit(X_train) for s in states]
 
     def _trains_together(self):
         """Whether the members train as one :class:`~sk_dae.modules.StackEnsemble`:
         members of the built-in stack, trained end to end (a greedy stack's
         stages and a user's module train member by member)."""
         joint = self.stacking == "joint" or self._n_layers() == 1
-        return self.n_estimators > 1 and self.module is None and joint
+        return self.n_estimators > 1 and self._template().module is None and joint
 
     def _check_params(self, X):
-        """The checks that the autoencoder would make with the transformer's
-        names, made first with the imputer's."""
-        self._check_extra_params()
-        if self.module is not None:
+        """The checks of the template, and those that the autoencoder would
+        make with the transformer's names, made first with the imputer's."""
+        template = self._template()
+        _check_template(template)
+        if template.module is not None:
             changed = [
                 name
                 for name, default in _STACK_DEFAULTS.items()
@@ -629,22 +627,26 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
             ]
             if changed:
                 raise ValueError(
-                    f"{', '.join(changed)} shape the built-in stack, but module "
-                    "is given, whose shape its module__<name> parameters set. "
-                    "Leave them at the default, or set module=None."
+                    f"{', '.join(changed)} shape the built-in stack, but the "
+                    "autoencoder has a module of its own, whose shape its "
+                    "module__<name> parameters set. Leave them at the default, "
+                    "or set the autoencoder's module=None."
                 )
-        if not self.early_stopping:
+        if not template.early_stopping:
             return
-        if self.module is None and self.stacking == "greedy" and self._n_layers() > 1:
+        greedy = self.stacking == "greedy" and self._n_layers() > 1
+        if template.module is None and greedy:
             raise ValueError(
-                "early_stopping scores the imputation of held-out entries, "
-                "which the upper stages of a greedy stack do not train. Use "
-                "stacking='joint', or early_stopping=False."
+                "The autoencoder's early_stopping scores the imputation of "
+                "held-out entries, which the upper stages of a greedy stack do "
+                "not train. Use stacking='joint', or the autoencoder's "
+                "early_stopping=False."
             )
         if int((~np.isnan(X)).sum()) < 2:
             raise ValueError(
-                "early_stopping holds out observed entries to score, and X has "
-                "fewer than 2. Use more data, or early_stopping=False."
+                "The autoencoder's early_stopping holds out observed entries to "
+                "score, and X has fewer than 2. Use more data, or the "
+                "autoencoder's early_stopping=False."
             )
 
     def _n_layers(self):
@@ -653,14 +655,18 @@ class DenoisingAutoencoderImputer(ModuleParamsMixin, TransformerMixin, BaseEstim
         return len(np.atleast_1d(self.hidden_layer_sizes))
 
     def _autoencoder_params(self, X):
-        params = {name: getattr(self, name) for name in _AUTOENCODER_PARAMS}
-        params.update((PREFIX + k, v) for k, v in self._module_params().items())
-        if self.module is not None:
+        """The template's parameters, completed with the imputer's settings
+        (its "auto" ones resolved on X) and those that imputation fixes."""
+        template = self._template()
+        params = clone(template).get_params(deep=False)  # its own callbacks
+        own = {name: getattr(self, name) for name in _OWN_SETTINGS}
+        if template.module is not None:
             # The transformer's defaults for the built-in stack's shape.
             for name in _STACK_DEFAULTS:
-                del params[name]
-            params["lr"] = 1e-3 if _is_auto(params["lr"]) else params["lr"]
-        if _is_auto(params.get("hidden_layer_sizes")):
+                del own[name]
+            own["lr"] = 1e-3 if _is_auto(own["lr"]) else own["lr"]
+        params.update(own)
+        if _is_auto(params["hidden_layer_sizes"]):
             n_kept = int(self.observed_features_.sum())
             params["hidden_layer_sizes"] = _auto_layers(n_kept)
         if _is_auto(params["batch_size"]):

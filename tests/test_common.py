@@ -4,6 +4,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
 
+
+def on_cpu(**params):
+    """A fresh autoencoder for an imputer here, on the CPU: fresh, so that a
+    test's set_params(autoencoder__...) changes no other test's."""
+    return DenoisingAutoencoderTransformer(device="cpu", **params)
+
+
 # On the CPU: the checks compare float64 results to float64 rounding, and a GPU
 # computes float64 input in float32 (tests/test_gpu.py covers the GPU).
 ESTIMATORS = [
@@ -26,19 +33,18 @@ ESTIMATORS = [
         device="cpu",
     ),
     DenoisingAutoencoderImputer(
-        hidden_layer_sizes=(4,), max_epochs=2, batch_size=16, device="cpu"
+        hidden_layer_sizes=(4,), max_epochs=2, batch_size=16, autoencoder=on_cpu()
     ),
     DenoisingAutoencoderImputer(
-        add_indicator=True, max_epochs=2, batch_size=16, device="cpu"
+        add_indicator=True, max_epochs=2, batch_size=16, autoencoder=on_cpu()
     ),
     DenoisingAutoencoderImputer(
         sample_posterior=True,
         n_estimators=2,
-        early_stopping=True,
         hidden_layer_sizes=(4,),
         max_epochs=2,
         batch_size=16,
-        device="cpu",
+        autoencoder=DenoisingAutoencoderTransformer(device="cpu", early_stopping=True),
     ),
 ]
 

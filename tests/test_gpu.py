@@ -304,7 +304,11 @@ def test_a_learned_fill_trains_on_the_gpu_and_fills_as_on_the_cpu(stacking):
 
 
 def test_the_imputer_on_the_gpu_fills_only_the_holes():
-    imputer = DenoisingAutoencoderImputer(device="cuda", max_epochs=5, random_state=0)
+    imputer = DenoisingAutoencoderImputer(
+        autoencoder=DenoisingAutoencoderTransformer(device="cuda"),
+        max_epochs=5,
+        random_state=0,
+    )
     filled = imputer.fit_transform(X_HOLED)
     observed = ~np.isnan(X_HOLED)
     assert not np.isnan(filled).any() and filled.dtype == np.float32
@@ -313,7 +317,10 @@ def test_the_imputer_on_the_gpu_fills_only_the_holes():
 
 def test_an_ensemble_trains_as_one_network_on_the_gpu_and_fills_as_on_the_cpu():
     imputer = DenoisingAutoencoderImputer(
-        n_estimators=3, device="cuda", max_epochs=5, random_state=0
+        n_estimators=3,
+        autoencoder=DenoisingAutoencoderTransformer(device="cuda"),
+        max_epochs=5,
+        random_state=0,
     )
     filled = imputer.fit_transform(X_HOLED)
     assert _on_gpu(imputer.autoencoder_)
@@ -391,7 +398,10 @@ def test_a_mixed_table_trains_and_imputes_on_the_gpu(corruption):
     holed = frame.copy()
     holed.loc[::5, "kind"] = None
     imputer = DenoisingAutoencoderImputer(
-        max_epochs=30, device="cuda", random_state=0, sample_posterior=True
+        max_epochs=30,
+        autoencoder=DenoisingAutoencoderTransformer(device="cuda"),
+        random_state=0,
+        sample_posterior=True,
     ).fit(holed)
     out = imputer.transform(holed)
     assert np.mean(out[::5, 1] == kind[::5]) > 0.8

@@ -13,7 +13,14 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_dae import DenoisingAutoencoderImputer
+from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
+
+
+def on_cpu(**params):
+    """A fresh autoencoder for an imputer here, on the CPU: fresh, so that a
+    test's set_params(autoencoder__...) changes no other test's."""
+    return DenoisingAutoencoderTransformer(device="cpu", **params)
+
 
 X_DIGITS, Y_DIGITS = load_digits(return_X_y=True)
 HOLES = np.random.default_rng(0).random(X_DIGITS.shape) < 0.3
@@ -21,7 +28,7 @@ X_NAN = np.where(HOLES, np.nan, X_DIGITS)
 
 
 def _imputer(**kwargs):
-    params = dict(device="cpu", max_epochs=5, random_state=0)
+    params = dict(autoencoder=on_cpu(), max_epochs=5, random_state=0)
     return DenoisingAutoencoderImputer(**{**params, **kwargs})
 
 
@@ -68,7 +75,7 @@ def test_columns_on_any_scale_impute_alike():
 
 
 def test_the_defaults_resolve_from_the_data():
-    small = DenoisingAutoencoderImputer(device="cpu", random_state=0)
+    small = DenoisingAutoencoderImputer(autoencoder=on_cpu(), random_state=0)
     small.set_params(max_epochs="auto").fit(X_NAN[:200, :8])
     autoencoder = small.autoencoder_
     assert autoencoder.hidden_layer_sizes == (64,) * 3  # at least 64 units
@@ -95,18 +102,95 @@ def test_the_user_callbacks_come_first_and_are_not_changed():
     from skorch.callbacks import EpochTimer
 
     mine = [("timer", EpochTimer())]
-    imputer = _imputer(max_epochs=2, callbacks=mine).fit(X_NAN[:100])
-    assert mine == imputer.callbacks and len(mine) == 1
+    template = DenoisingAutoencoderTransformer(device="cpu", callbacks=mine)
+    imputer = _imputer(max_epochs=2, autoencoder=template).fit(X_NAN[:100])
+    assert mine == template.callbacks and len(mine) == 1
     assert [n for n, _ in imputer.autoencoder_.callbacks] == ["timer", "cosine_lr"]
 
 
 def test_early_stopping_judges_held_out_entries_at_any_size():
-    imputer = _imputer(early_stopping=True, max_epochs=50, n_iter_no_change=2)
+    template = DenoisingAutoencoderTransformer(
+        device="cpu", early_stopping=True, n_iter_no_change=2
+    )
+    imputer = _imputer(autoencoder=template, max_epochs=50)
     imputer.fit(X_NAN[:150])  # 150 rows: every row still trains
     autoencoder = imputer.autoencoder_
     assert autoencoder.validation == "entries"
     assert len(autoencoder.validation_scores_) == autoencoder.n_iter_ <= 50
     assert np.isfinite(autoencoder.validation_scores_).all()
+
+
+# -- the autoencoder template ----------------------------------------------------
+
+
+def test_the_template_is_cloned_and_completed_with_the_imputers_settings():
+    template = on_cpu(corruption_level=0.1, input_fill="learned", emphasis="double")
+    before = template.get_params()
+    imputer = _imputer(autoencoder=template, lr_schedule="constant").fit(X_NAN[:200])
+    autoencoder = imputer.autoencoder_
+    assert autoencoder is not template and not hasattr(template, "net_")
+    assert template.get_params() == before  # never completed in place
+    # The template's own settings...
+    assert (autoencoder.corruption_level, autoencoder.input_fill) == (0.1, "learned")
+    assert autoencoder.emphasis == "double"
+    # ...and the imputer's, its "auto" ones resolved on the 200 rows.
+    assert autoencoder.hidden_layer_sizes == (128,) * 3  # 2 x 64 columns
+    assert (autoencoder.activation, autoencoder.stacking) == ("relu", "joint")
+    assert (autoencoder.batch_size, autoencoder.max_epochs) == (64, 5)
+    assert autoencoder.lr == 5e-3 and autoencoder.random_state == 0
+    assert autoencoder.validation == "entries"
+    assert autoencoder.coefs_[0].shape == (64, 128)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_no_template_is_the_transformers_defaults():
+    plain = _imputer(autoencoder=None).fit_transform(X_NAN[:200])
+    default = _imputer(autoencoder=DenoisingAutoencoderTransformer())
+    np.testing.assert_array_equal(default.fit_transform(X_NAN[:200]), plain)
+
+
+@pytest.mark.parametrize(
+    ("setting", "moved"),
+    [
+        ({"hidden_layer_sizes": (8,)}, "Pass hidden_layer_sizes to Denoising"),
+        ({"lr": 0.01, "max_epochs": 3}, "Pass max_epochs, lr to Denoising"),
+        ({"random_state": 0}, "Pass random_state to DenoisingAutoencoderImputer"),
+        ({"activation": "relu"}, "Pass activation to DenoisingAutoencoderImputer"),
+        ({"validation": "entries"}, "always validates on held-out entries"),
+        ({"categorical_features": None}, "set it on the imputer"),
+        ({"loss": "bce"}, "standardized columns"),
+        ({"warm_start": True}, "afresh at every fit"),
+        ({"image_shape": (8, 8)}, "no image shape"),
+        ({"corruption": "block_mask"}, "a table's rows are not images"),
+    ],
+)
+def test_a_template_that_sets_the_imputers_settings_is_refused(fitted, setting, moved):
+    before = fitted.transform(X_NAN[:50])
+    imputer = clone(fitted).set_params(autoencoder=on_cpu(**setting))
+    with pytest.raises(ValueError, match=moved):
+        imputer.fit(X_NAN)
+    fitted.set_params(autoencoder=on_cpu(**setting))
+    try:
+        with pytest.raises(ValueError, match=moved):
+            fitted.fit(X_NAN)
+        np.testing.assert_array_equal(fitted.transform(X_NAN[:50]), before)
+    finally:
+        fitted.set_params(autoencoder=on_cpu())
+
+
+def test_the_autoencoder_must_be_a_transformer():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="autoencoder"):
+        _imputer(autoencoder=SimpleImputer()).fit(X_NAN)
+
+
+def test_a_template_of_a_subclass_trains_as_that_subclass():
+    class Mine(DenoisingAutoencoderTransformer):
+        pass
+
+    imputer = _imputer(autoencoder=Mine(device="cpu"), max_epochs=1).fit(X_NAN[:100])
+    assert type(imputer.autoencoder_) is Mine
 
 
 def test_add_indicator_appends_the_missing_indicator():
@@ -166,7 +250,7 @@ def test_in_a_column_transformer_and_a_grid_search():
         [("numbers", _imputer(), list("abcdefgh"))], remainder="drop"
     )
     model = make_pipeline(columns, StandardScaler(), LogisticRegression(max_iter=500))
-    grid = {"columntransformer__numbers__corruption_level": [0.25, 0.5]}
+    grid = {"columntransformer__numbers__autoencoder__corruption_level": [0.25, 0.5]}
     search = GridSearchCV(model, grid, cv=2).fit(frame, Y_DIGITS)
     assert 0.2 < search.best_score_ <= 1
     assert not np.isnan(search.best_estimator_[0].transform(frame)).any()

@@ -22,6 +22,13 @@ from skorch.callbacks import Callback, LRScheduler
 from sk_dae import DenoisingAutoencoderTransformer
 from sk_dae._device import resolve_device
 
+
+def on_cpu(**params):
+    """A fresh autoencoder for an imputer here, on the CPU: fresh, so that a
+    test's set_params(autoencoder__...) changes no other test's."""
+    return DenoisingAutoencoderTransformer(device="cpu", **params)
+
+
 X_DIGITS, Y_DIGITS = load_digits(return_X_y=True)
 X_UNIT = X_DIGITS / 16.0
 
@@ -349,7 +356,7 @@ def test_an_imputers_ensemble_round_trips_through_pickle_and_skops():
         np.random.default_rng(0).random((200, 8)) < 0.2, np.nan, X_UNIT[:200, :8]
     )
     imputer = DenoisingAutoencoderImputer(
-        n_estimators=3, max_epochs=2, random_state=0, device="cpu"
+        n_estimators=3, max_epochs=2, random_state=0, autoencoder=on_cpu()
     ).fit(X)
     expected = imputer.transform(X)
     np.testing.assert_array_equal(

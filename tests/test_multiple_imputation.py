@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from sk_dae import DenoisingAutoencoderImputer
+from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
+
+
+def on_cpu(**params):
+    """A fresh autoencoder for an imputer here, on the CPU: fresh, so that a
+    test's set_params(autoencoder__...) changes no other test's."""
+    return DenoisingAutoencoderTransformer(device="cpu", **params)
 
 
 def _table(n_rows=400, seed=0):
@@ -24,7 +30,7 @@ X, HOLES, X_NAN = _table()
 @pytest.fixture(scope="module")
 def drawing():
     imputer = DenoisingAutoencoderImputer(
-        sample_posterior=True, max_epochs=40, device="cpu", random_state=0
+        sample_posterior=True, max_epochs=40, autoencoder=on_cpu(), random_state=0
     )
     return imputer.fit(X_NAN)
 
@@ -73,7 +79,7 @@ def test_the_draws_spread_as_the_error_they_measured(drawing):
 def test_residual_scale_is_in_the_columns_units():
     scales = np.array([1e-3, 1.0, 10.0, 1e3, 1.0])
     plain = DenoisingAutoencoderImputer(
-        sample_posterior=True, max_epochs=5, device="cpu", random_state=0
+        sample_posterior=True, max_epochs=5, autoencoder=on_cpu(), random_state=0
     ).fit(X_NAN)
     scaled = clone(plain).fit(X_NAN * scales)
     # Equal up to the rounding training carries (the scales span 10^6).
@@ -88,7 +94,7 @@ def test_an_empty_column_gets_no_noise():
         sample_posterior=True,
         keep_empty_features=True,
         max_epochs=3,
-        device="cpu",
+        autoencoder=on_cpu(),
         random_state=0,
     ).fit(X_empty)
     assert imputer.residual_scale_[-1] == 0

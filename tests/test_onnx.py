@@ -19,6 +19,16 @@ ort = pytest.importorskip("onnxruntime")  # the tests extra installs it
 skl2onnx = pytest.importorskip("skl2onnx")
 import sk_dae.onnx  # noqa: E402, F401  (registers the converters)
 
+
+def on_cpu(**params):
+    """A fresh autoencoder for an imputer here, on the CPU: fresh, so that a
+    test's set_params(autoencoder__...) changes no other test's."""
+    return DenoisingAutoencoderTransformer(device="cpu", **params)
+
+
+TIED = DenoisingAutoencoderTransformer(device="cpu", tied_weights=True)
+LEARNED_FILL = DenoisingAutoencoderTransformer(device="cpu", input_fill="learned")
+
 X_DIGITS, Y_DIGITS = load_digits(return_X_y=True)
 X_UNIT = X_DIGITS[:600] / 16
 HOLES = np.random.default_rng(0).random(X_UNIT.shape) < 0.3
@@ -120,7 +130,7 @@ def test_a_loaded_model_exports_like_the_fitted_one():
 
 
 def _imputer(**kwargs):
-    params = dict(device="cpu", max_epochs=3, random_state=0)
+    params = dict(autoencoder=on_cpu(), max_epochs=3, random_state=0)
     return DenoisingAutoencoderImputer(**{**params, **kwargs})
 
 
@@ -138,10 +148,10 @@ def digits_with_holes():
         {},
         {"add_indicator": True},
         {"keep_empty_features": True, "add_indicator": True},
-        {"activation": "tanh", "tied_weights": True, "hidden_layer_sizes": (48,)},
+        {"activation": "tanh", "autoencoder": TIED, "hidden_layer_sizes": (48,)},
         {"activation": "sigmoid", "stacking": "greedy", "hidden_layer_sizes": (48, 24)},
-        {"tied_weights": True, "stacking": "greedy", "hidden_layer_sizes": (48, 24)},
-        {"n_estimators": 3, "input_fill": "learned"},
+        {"autoencoder": TIED, "stacking": "greedy", "hidden_layer_sizes": (48, 24)},
+        {"n_estimators": 3, "autoencoder": LEARNED_FILL},
     ],
 )
 def test_the_imputer_fills_the_holes_as_transform_does(

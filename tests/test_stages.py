@@ -8,6 +8,13 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau, StepL
 
 from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
 
+
+def on_cpu(**params):
+    """A fresh autoencoder for an imputer here, on the CPU: fresh, so that a
+    test's set_params(autoencoder__...) changes no other test's."""
+    return DenoisingAutoencoderTransformer(device="cpu", **params)
+
+
 RNG = np.random.default_rng(0)
 X = RNG.random((120, 8)).astype(np.float32)
 
@@ -27,7 +34,7 @@ def test_each_greedy_stage_of_the_imputer_starts_its_own_cosine():
         hidden_layer_sizes=(6, 6, 6),
         stacking="greedy",
         max_epochs=4,
-        device="cpu",
+        autoencoder=on_cpu(),
         random_state=0,
     ).fit(X_holed)
     lrs = _lrs_by_layer(imputer.autoencoder_)
@@ -144,17 +151,17 @@ def test_the_fitted_net_refuses_to_train_in_place(method):
 def test_the_imputers_messages_name_its_own_parameters():
     X_holed = X.copy()
     X_holed[RNG.random(X.shape) < 0.2] = np.nan
-    greedy = DenoisingAutoencoderImputer(
-        stacking="greedy", early_stopping=True, device="cpu"
-    )
+    stopping = DenoisingAutoencoderTransformer(device="cpu", early_stopping=True)
+    greedy = DenoisingAutoencoderImputer(stacking="greedy", autoencoder=stopping)
     with pytest.raises(ValueError, match="early_stopping=False") as error:
         greedy.fit(X_holed)
     assert "validation=" not in str(error.value)
-    with pytest.raises(ValueError, match="corruption"):
-        DenoisingAutoencoderImputer(corruption="block_mask", device="cpu").fit(X_holed)
+    with pytest.raises(ValueError, match="block_mask"):
+        blocks = DenoisingAutoencoderTransformer(corruption="block_mask")
+        DenoisingAutoencoderImputer(autoencoder=blocks).fit(X_holed)
     one_entry = np.full((3, 2), np.nan)
     one_entry[0, 0] = 1.0
-    with pytest.raises(ValueError) as error:
-        DenoisingAutoencoderImputer(early_stopping=True, device="cpu").fit(one_entry)
+    with pytest.raises(ValueError, match="autoencoder's early_stopping") as error:
+        DenoisingAutoencoderImputer(autoencoder=stopping).fit(one_entry)
     assert "validation=" not in str(error.value)
     assert "image_shape" not in DenoisingAutoencoderImputer.__doc__

@@ -18,6 +18,13 @@ from skorch.callbacks import Callback, EpochScoring
 from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
 from sk_dae.inspection import FilterDisplay, ReconstructionDisplay
 
+
+def on_cpu(**params):
+    """A fresh autoencoder for an imputer here, on the CPU: fresh, so that a
+    test's set_params(autoencoder__...) changes no other test's."""
+    return DenoisingAutoencoderTransformer(device="cpu", **params)
+
+
 matplotlib.use("Agg")
 
 RNG = np.random.default_rng(0)
@@ -31,7 +38,9 @@ def _dae(**kwargs):
 
 
 def _imputer(**kwargs):
-    params = dict(device="cpu", hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
+    params = dict(
+        autoencoder=on_cpu(), hidden_layer_sizes=(8,), max_epochs=3, random_state=0
+    )
     return DenoisingAutoencoderImputer(**{**params, **kwargs})
 
 
@@ -144,7 +153,7 @@ def _imputer_state(imputer):
 def test_a_failed_imputer_fit_leaves_the_fitted_imputer_as_it_was(imputer, make_X):
     before = imputer.transform(X_HOLED)
     state = _imputer_state(imputer)
-    imputer.set_params(corruption=_failing_noise)
+    imputer.set_params(autoencoder__corruption=_failing_noise)
     with pytest.raises(RuntimeError, match="corruption failed"):
         imputer.fit(make_X())
     assert _imputer_state(imputer).keys() == state.keys()
@@ -156,7 +165,7 @@ def test_a_failed_imputer_fit_leaves_the_fitted_imputer_as_it_was(imputer, make_
 def test_a_failed_imputer_fit_on_an_array_keeps_the_frames_names():
     frame = pd.DataFrame(X_HOLED, columns=[f"c{i}" for i in range(8)])
     imputer = _imputer().fit(frame)
-    imputer.set_params(corruption=_failing_noise)
+    imputer.set_params(autoencoder__corruption=_failing_noise)
     with pytest.raises(RuntimeError):
         imputer.fit(X_HOLED)
     assert list(imputer.feature_names_in_) == list(frame.columns)

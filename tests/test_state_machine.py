@@ -25,6 +25,13 @@ from skorch.callbacks import Callback
 
 from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
 
+
+def on_cpu(**params):
+    """A fresh autoencoder for an imputer here, on the CPU: fresh, so that a
+    test's set_params(autoencoder__...) changes no other test's."""
+    return DenoisingAutoencoderTransformer(device="cpu", **params)
+
+
 RNG = np.random.default_rng(0)
 X = RNG.random((120, 6))
 X_HOLED = np.where(RNG.random(X.shape) < 0.2, np.nan, X)
@@ -60,7 +67,7 @@ def _transformer():
 
 def _imputer():
     return DenoisingAutoencoderImputer(
-        hidden_layer_sizes=(6,), max_epochs=2, device="cpu", random_state=0
+        hidden_layer_sizes=(6,), max_epochs=2, autoencoder=on_cpu(), random_state=0
     )
 
 
@@ -167,14 +174,16 @@ class Lifecycle(RuleBasedStateMachine):
     @rule(level=st.sampled_from([0.2, 0.5]), indicator=st.booleans())
     def fit_imputer(self, level, indicator):
         for model in (self.imputer, self.imputer_twin):
-            model.set_params(corruption_level=level, add_indicator=indicator)
+            model.set_params(
+                autoencoder__corruption_level=level, add_indicator=indicator
+            )
             model.fit(X_HOLED)
 
     @precondition(lambda self: hasattr(self.imputer, "autoencoder_"))
     @rule(data=st.sampled_from(["scaled", "wider", "inf"]), indicator=st.booleans())
     def a_failing_imputer_fit(self, data, indicator):
         params = self.imputer.get_params()
-        self.imputer.set_params(add_indicator=indicator, corruption=_fail)
+        self.imputer.set_params(add_indicator=indicator, autoencoder__corruption=_fail)
         X_bad = {
             "scaled": X_HOLED * 1000,
             "wider": np.hstack([X_HOLED, X_HOLED[:, :1]]),

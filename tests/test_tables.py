@@ -25,6 +25,12 @@ from sk_dae._noise import NOISE_FUNCTIONS, NoiseRNG
 from sk_dae._table import TableColumns, categorical_mask
 
 
+def on_cpu(**params):
+    """A fresh autoencoder for an imputer here, on the CPU: fresh, so that a
+    test's set_params(autoencoder__...) changes no other test's."""
+    return DenoisingAutoencoderTransformer(device="cpu", **params)
+
+
 def _table(n=240, seed=0):
     """A table whose category decides its numbers: the columns inform each
     other, so the network can fill one from the rest."""
@@ -64,7 +70,7 @@ def _dae(**params):
 
 
 def _imputer(**params):
-    params = {"max_epochs": 40, "random_state": 0, "device": "cpu", **params}
+    params = {"max_epochs": 40, "random_state": 0, "autoencoder": on_cpu(), **params}
     return DenoisingAutoencoderImputer(**params)
 
 

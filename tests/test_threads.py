@@ -12,6 +12,13 @@ from sk_dae import (
 )
 from sk_dae._threads import ThreadChooser, callers_threads, chooser
 
+
+def on_cpu(**params):
+    """A fresh autoencoder for an imputer here, on the CPU: fresh, so that a
+    test's set_params(autoencoder__...) changes no other test's."""
+    return DenoisingAutoencoderTransformer(device="cpu", **params)
+
+
 X = np.random.default_rng(0).random((300, 16))
 
 
@@ -144,7 +151,7 @@ def test_the_usable_cores_cap_the_count(monkeypatch):
             .transform(X)
         ),
         lambda: DenoisingAutoencoderImputer(
-            hidden_layer_sizes=(4,), max_epochs=2, device="cpu"
+            hidden_layer_sizes=(4,), max_epochs=2, autoencoder=on_cpu()
         ).fit_transform(np.where(X < 0.1, np.nan, X)),
     ],
 )

@@ -16,6 +16,13 @@ from torch import nn
 from sk_dae import DenoisingAutoencoderImputer, DenoisingAutoencoderTransformer
 from sk_dae.modules import StackEnsemble
 
+
+def on_cpu(**params):
+    """A fresh autoencoder for an imputer here, on the CPU: fresh, so that a
+    test's set_params(autoencoder__...) changes no other test's."""
+    return DenoisingAutoencoderTransformer(device="cpu", **params)
+
+
 X_DIGITS, Y_DIGITS = load_digits(return_X_y=True)
 X = (X_DIGITS[:200] / 16).astype(np.float32)
 Y = Y_DIGITS[:200]
@@ -330,10 +337,20 @@ def test_the_built_in_stacks_weights_are_absent_for_a_users_module():
 def test_the_imputer_trains_a_users_module():
     X_holed = X.copy()
     X_holed[np.random.default_rng(1).random(X.shape) < 0.2] = np.nan
-    imputer = DenoisingAutoencoderImputer(
-        module=DenseAE, module__width=12, max_epochs=3, device="cpu", random_state=0
+    template = DenoisingAutoencoderTransformer(
+        module=DenseAE, module__width=12, device="cpu"
     )
-    assert clone(imputer).get_params()["module__width"] == 12
+    imputer = DenoisingAutoencoderImputer(
+        autoencoder=template, max_epochs=3, random_state=0
+    )
+    # A grid search reaches the module's settings through the template.
+    assert clone(imputer).get_params()["autoencoder__module__width"] == 12
+    assert (
+        clone(imputer)
+        .set_params(autoencoder__module__width=5)
+        .get_params()["autoencoder__module__width"]
+        == 5
+    )
     filled = imputer.fit_transform(X_holed)
     assert not np.isnan(filled).any()
     kept = ~np.isnan(X_holed)
