@@ -297,9 +297,9 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
         reconstructions are somewhat less accurate than without.
 
     validation_fraction : float, default=0.1
-        Share of the observed entries that ``sample_posterior`` holds out.
-        (The ``autoencoder``'s own ``validation_fraction`` is the share that
-        its ``early_stopping`` holds out.)
+        Share of the observed entries that ``sample_posterior`` holds out;
+        the ``autoencoder``'s own ``validation_fraction`` is the share that
+        its ``early_stopping`` holds out.
 
     n_estimators : int, default=1
         Autoencoders in the ensemble; the holes get the mean of their
