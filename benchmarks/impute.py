@@ -111,9 +111,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--unseen",
         nargs="*",
-        default=list(UNSEEN),
         choices=list(UNSEEN),
-        help="R's tables that no default was chosen on (none: not run)",
+        help="R's tables that no default was chosen on (default: all; none: not run)",
     )
     parser.add_argument(
         "--fashion-rows", type=int, default=5000, help="0 leaves Fashion-MNIST out"
@@ -166,12 +165,14 @@ def parse_args(argv=None):
     parser.add_argument("--smoke", action="store_true", help="tiny settings")
     parser.add_argument("--out", default="results", help="output folder")
     args = parser.parse_args(argv)
+    if args.unseen is None and not args.smoke:
+        args.unseen = list(UNSEEN)
     if args.smoke:
         args.fractions, args.fashion_rows, args.tables = [0.3], 0, ["iris"]
         args.scaling_rows, args.max_epochs = [200, 400], 2
         args.posterior_rows = 200
         args.kinds, args.kind_rows = ["clusters"], 150
-        args.unseen = []
+        args.unseen = [] if args.unseen is None else args.unseen
     return args
 
 

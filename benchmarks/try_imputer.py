@@ -20,6 +20,10 @@ IterativeImputer's, and the seconds taken. One line per setting.
 
     python benchmarks/try_imputer.py '{}' '{"lr": 0.003}' --seeds 0 1 2
     python benchmarks/try_imputer.py '{"autoencoder": {"corruption_level": 0.2}}'
+    python benchmarks/try_imputer.py '{"epochs_scale": 0.5}' --tables iris linear
+
+``"epochs_scale": s`` sets ``max_epochs`` to ``s`` times the "auto" budget of
+each table's rows.
 """
 
 import argparse
@@ -29,13 +33,22 @@ import time
 import warnings
 
 import numpy as np
-from impute import TABLES, dae_imputer, holes, load_tables, rmse
+from impute import (
+    KINDS,
+    TABLES,
+    UNSEEN,
+    dae_imputer,
+    holes,
+    load_tables,
+    load_unseen,
+    rmse,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer
 from sklearn.neighbors import NearestNeighbors
 
-from sk_dae._imputer import n_members
+from sk_dae._imputer import _auto_epochs, n_members
 
 
 def plain(imputer, X_holed, mask):
@@ -95,6 +108,16 @@ VARIANTS = {
 }
 
 
+def _resolved(setting, n_rows):
+    """A setting's imputer parameters; ``"epochs_scale": s`` stands for
+    ``max_epochs`` at ``s`` times the "auto" budget of ``n_rows`` rows."""
+    setting = dict(setting)
+    scale = setting.pop("epochs_scale", None)
+    if scale is not None:
+        setting["max_epochs"] = max(1, round(scale * _auto_epochs(n_rows)))
+    return setting
+
+
 def peers(data, fraction, seed):
     """RMSE of KNNImputer and IterativeImputer on each table's holes."""
     out = {}
@@ -112,13 +135,26 @@ def peers(data, fraction, seed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("settings", nargs="+", help="JSON: imputer parameters")
-    parser.add_argument("--tables", nargs="+", default=TABLES, choices=TABLES)
+    parser.add_argument(
+        "--tables",
+        nargs="+",
+        default=TABLES,
+        choices=[*TABLES, *KINDS, *UNSEEN],
+        help="scikit-learn's, the synthetic kinds (1,000 rows) or R's unseen "
+        "tables (which the defaults must not be searched on)",
+    )
     parser.add_argument("--fraction", type=float, default=0.3)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--holes-seed", type=int, default=0)
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="plain")
     args = parser.parse_args(argv)
-    data = load_tables(args.tables)
+    data = load_tables([t for t in args.tables if t in TABLES])
+    data.update(
+        (name, (KINDS[name](1000, 0), None, False))
+        for name in args.tables
+        if name in KINDS
+    )
+    data.update(load_unseen([t for t in args.tables if t in UNSEEN]))
     reference = peers(data, args.fraction, args.holes_seed)
     for setting in map(json.loads, args.settings):
         start, cells, ratios = time.perf_counter(), [], []
@@ -127,7 +163,7 @@ def main(argv=None):
             X_holed = np.where(mask, np.nan, X)
             scores = []
             for seed in args.seeds:
-                imputer = dae_imputer(setting, random_state=seed)
+                imputer = dae_imputer(_resolved(setting, len(X)), random_state=seed)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     filled = VARIANTS[args.variant](imputer, X_holed, mask)

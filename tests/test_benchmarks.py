@@ -2,6 +2,7 @@
 a well-formed JSON and readable PNG files."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -164,6 +165,23 @@ def test_try_imputer_prints_one_line_per_setting(variant):
     lines = out.splitlines()
     assert len(lines) == 2 and all(f" {variant}: iris " in line for line in lines)
     assert all("x best" in line and "geo/iterative" in line for line in lines)
+
+
+def test_try_imputer_scales_the_auto_budget_on_a_synthetic_table():
+    out = _run("try_imputer.py", '{"epochs_scale": 0.01}', "--tables", "clusters")
+    assert out.startswith('{"epochs_scale": 0.01} plain: clusters ')
+
+
+def test_impute_reports_the_unseen_tables_apart(tmp_path):
+    out = _run("impute.py", "--smoke", "--unseen", "crabs", "--out", str(tmp_path))
+    report = json.loads((tmp_path / "impute.json").read_text())
+    if not report["unseen"]:  # no Rscript or no MASS (CI's machine): left out
+        assert shutil.which("Rscript") is None or "crabs" not in out
+        assert "Tables no default was chosen on" not in out
+        return
+    assert "Tables no default was chosen on" in out and "| crabs | 30% |" in out
+    assert {r["shape"][1] for r in report["unseen"]} == {5}  # index dropped
+    assert report["unseen_targets"]["DAE"]["within_1.1"] in (0, 1)
 
 
 def test_fit_memory_reports_peak_against_data_size():
