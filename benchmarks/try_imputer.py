@@ -16,7 +16,10 @@ IterativeImputer's, and the seconds taken. One line per setting.
 - ``indicator``: the missingness indicator as extra (complete) input columns;
 - ``code-neighbours``: fill each hole with 0.7 times its reconstruction and
   0.3 times the mean of its row's 10 nearest rows in code space (their
-  observed values, or their own fills), where KNN's local structure wins.
+  observed values, or their own fills), where KNN's local structure wins;
+- ``subsample``: with ``n_estimators`` > 1, each member trains on its own
+  random 63.2% of the rows (a bootstrap's distinct share; its copy of the
+  other rows is missing to it).
 
     python benchmarks/try_imputer.py '{}' '{"lr": 0.003}' --seeds 0 1 2
     python benchmarks/try_imputer.py '{"autoencoder": {"corruption_level": 0.2}}'
@@ -48,7 +51,8 @@ from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer
 from sklearn.neighbors import NearestNeighbors
 
-from sk_dae._imputer import _auto_epochs, n_members
+from sk_dae import DenoisingAutoencoderTransformer
+from sk_dae._imputer import _auto_epochs, _ensemble_params, n_members
 
 
 def plain(imputer, X_holed, mask):
@@ -92,6 +96,24 @@ def code_neighbours(imputer, X_holed, mask, k=10, weight=0.3):
     return np.where(mask, (1 - weight) * filled + weight * values.mean(axis=1), filled)
 
 
+def subsample(imputer, X_holed, mask, share=0.632):
+    """An ensemble trained together (``n_estimators`` > 1), each member on
+    its own random share of the rows (0.632, a bootstrap's distinct rows):
+    its copy of the other rows is missing, so its loss never reads them."""
+
+    def fit_autoencoders(params, X_train):
+        m, d = imputer.n_estimators, X_train.shape[1]
+        rng = np.random.default_rng(imputer.random_state)
+        tiled = np.tile(X_train, (1, m))
+        for k in range(m):
+            tiled[rng.random(len(X_train)) >= share, k * d : (k + 1) * d] = np.nan
+        ensemble = DenoisingAutoencoderTransformer(**_ensemble_params(params, m))
+        return [ensemble.fit(tiled)]
+
+    imputer._fit_autoencoders = fit_autoencoders
+    return imputer.fit_transform(X_holed)
+
+
 def indicator(imputer, X_holed, mask):
     mean, std = np.nanmean(X_holed, axis=0), np.nanstd(X_holed, axis=0)
     both = np.hstack([(X_holed - mean) / std, mask.astype(float)])
@@ -105,6 +127,7 @@ VARIANTS = {
     "refeed": refeed,
     "indicator": indicator,
     "code-neighbours": code_neighbours,
+    "subsample": subsample,
 }
 
 

@@ -153,7 +153,15 @@ def test_try_settings_prints_one_json_line_per_setting():
 
 
 @pytest.mark.parametrize(
-    "variant", ["plain", "average-maskings", "refeed", "indicator", "code-neighbours"]
+    "variant",
+    [
+        "plain",
+        "average-maskings",
+        "refeed",
+        "indicator",
+        "code-neighbours",
+        "subsample",
+    ],
 )
 def test_try_imputer_prints_one_line_per_setting(variant):
     out = _run(
