@@ -790,7 +790,7 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X, frame = self._validate_input(X, reset=False)
         indicator, holes = self._indicator(X, frame), np.isnan(X)
-        X, probabilities = self._reconstructed(X)
+        X, probabilities = self._reconstructed(X, holes)
         rng = None
         if self.sample_posterior:
             rng = np.random.default_rng(self._draw_seed)
@@ -841,7 +841,7 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
             raise ValueError(f"n_draws must be an int of at least 1; got {n_draws!r}.")
         X, frame = self._validate_input(X, reset=False)
         indicator, holes = self._indicator(X, frame), np.isnan(X)
-        X, probabilities = self._reconstructed(X)
+        X, probabilities = self._reconstructed(X, holes)
         rng = np.random.default_rng(draw_seeds(random_state, 1)[0])
         draws = [
             _fill_categories(
@@ -875,13 +875,13 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
             missing[:, j] = _missing_values(frame, j)
         return np.where(missing, np.nan, 0.0)
 
-    def _reconstructed(self, X):
-        """``(X, probabilities)``: X (a copy, NaN for missing) with the
-        holes of its observed-at-fit numeric columns filled by the
-        reconstruction, in X's units and dtype; and, for each categorical
-        column, ``{column: (n_samples, n_levels) probabilities}`` of its
-        levels (zeros in the rows without a hole)."""
-        missing = np.isnan(X)
+    def _reconstructed(self, X, missing):
+        """``(X, probabilities)``: X (a copy, NaN for missing: ``missing``,
+        which the caller has already computed) with the holes of its
+        observed-at-fit numeric columns filled by the reconstruction, in X's
+        units and dtype; and, for each categorical column, ``{column:
+        (n_samples, n_levels) probabilities}`` of its levels (zeros in the
+        rows without a hole)."""
         rows = np.flatnonzero(missing[:, self.observed_features_].any(axis=1))
         probabilities = {}
         if rows.size:
@@ -893,11 +893,11 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
             standardized = self._standardized(X[rows])
             recon, groups = self._mean_reconstruction(standardized)
             filled = recon * scale[kept] + mean[kept]
-            part = X[np.ix_(rows, np.flatnonzero(kept))]
-            holes = np.isnan(part)
+            block = np.ix_(rows, np.flatnonzero(kept))
+            part, holes = X[block], missing[block]  # copies: fancy indexing
             holes[:, self.is_categorical_[kept]] = False
             part[holes] = filled[holes]
-            X[np.ix_(rows, np.flatnonzero(kept))] = part
+            X[block] = part
             for j, group in groups.items():
                 probabilities[j] = np.zeros((len(X), group.shape[1]))
                 probabilities[j][rows] = group
