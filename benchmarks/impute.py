@@ -613,6 +613,15 @@ def print_verdicts(targets):
             print(line)
 
 
+def print_apart(title, results, targets):
+    """A group of tables reported apart: RMSE, seconds and the targets."""
+    print(f"\n### {title}: RMSE\n")
+    print(markdown(results, "rmse", lambda v: f"{v:.3f}"))
+    print("\n### The same: seconds of fit_transform\n")
+    print(markdown(results, "seconds", lambda v: f"{v:.2f}"))
+    print_verdicts(targets)
+
+
 def main(argv=None):
     args = parse_args(argv)
     args.device = resolve_device(args.device)
@@ -676,23 +685,13 @@ def main(argv=None):
         print(posterior_markdown(posterior))
     print_verdicts(targets)
     if kinds:
-        print(
-            f"\n### Synthetic tables of the kinds where the DAE loses "
-            f"({args.kind_rows} rows): RMSE\n"
+        title = (
+            f"Synthetic tables of the kinds where the DAE loses ({args.kind_rows} rows)"
         )
-        print(markdown(kinds, "rmse", lambda v: f"{v:.3f}"))
-        print("\n### The same: seconds of fit_transform\n")
-        print(markdown(kinds, "seconds", lambda v: f"{v:.2f}"))
-        print_verdicts(kind_targets)
+        print_apart(title, kinds, kind_targets)
     if unseen:
-        print(
-            "\n### Tables no default was chosen on (R's; numeric columns, "
-            "complete rows): RMSE\n"
-        )
-        print(markdown(unseen, "rmse", lambda v: f"{v:.3f}"))
-        print("\n### The same: seconds of fit_transform\n")
-        print(markdown(unseen, "seconds", lambda v: f"{v:.2f}"))
-        print_verdicts(unseen_targets)
+        title = "Tables no default was chosen on (R's; numeric columns, complete rows)"
+        print_apart(title, unseen, unseen_targets)
     print(f"\n{machine_line(env)}; device {args.device}.")
     print(f"JSON and figures in {out}/")
     return report
