@@ -57,10 +57,6 @@ def parse_args(argv=None):
     return args
 
 
-def _layers(columns):
-    return _auto_layers(columns)  # the imputer's default layers
-
-
 def _masked(x, generator):
     keep = torch.rand(x.shape, generator=generator) >= LEVEL
     return x * keep
@@ -85,7 +81,7 @@ def _training_step(module, copies=1):
 
 def one_step(args):
     """A step of one stack."""
-    layers = _layers(args.columns)
+    layers = _auto_layers(args.columns)
     return _training_step(
         StackedDenoisingAutoencoder(args.columns, layers, activation="relu")
     )
@@ -93,7 +89,7 @@ def one_step(args):
 
 def bmm_step(args):
     """A step of the members in one StackEnsemble, on the batch repeated."""
-    m, layers = args.members, _layers(args.columns)
+    m, layers = args.members, _auto_layers(args.columns)
     ensemble = StackEnsemble(m * args.columns, layers, n_members=m, activation="relu")
     return _training_step(ensemble, copies=m)
 
@@ -102,7 +98,7 @@ def vmap_step(args):
     """A step of the members as separate stacks under vmap."""
     members = [
         StackedDenoisingAutoencoder(
-            args.columns, _layers(args.columns), activation="relu", init_seed=s
+            args.columns, _auto_layers(args.columns), activation="relu", init_seed=s
         )
         for s in range(args.members)
     ]
@@ -197,7 +193,7 @@ def main(argv=None):
     print(f"# Ensembles, {machine_line(environment('cpu'))}")
     print(
         f"\nOne training step, {args.columns} columns, layers "
-        f"{_layers(args.columns)}, batch {BATCH}, {args.members} members "
+        f"{_auto_layers(args.columns)}, batch {BATCH}, {args.members} members "
         f"({args.rounds} rounds of {args.steps} steps, in turns)\n"
     )
     times = time_steps(args)
