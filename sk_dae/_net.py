@@ -22,9 +22,10 @@ layer below), or a single stage over the whole module. One Adam optimizer
 covers every parameter: a greedy stage gives gradients to its own layer only,
 and Adam skips parameters without a gradient, so each layer keeps its own
 moments across stages and ``partial_fit`` calls. Every stage trains through
-autograd, except one that trains a single :class:`~sk_dae.modules.DAELayer`,
-whose gradients are derived by hand (:mod:`sk_dae._backprop`, which says what
-that saves).
+autograd, except one that trains the built-in modules themselves (a
+:class:`~sk_dae.modules.DAELayer`, or the whole
+:class:`~sk_dae.modules.StackedDenoisingAutoencoder`), whose gradients are
+derived by hand (:mod:`sk_dae._backprop`, which says what that saves).
 """
 
 import dataclasses
@@ -36,7 +37,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer, LRScheduler, PrintLog
 from skorch.utils import TeeGenerator
 
-from ._backprop import LayerBackprop
+from ._backprop import StackBackprop
 from ._callbacks import ContinuedScoring, Outcome, StopStage, restart_schedules
 from ._columns import ColumnLayout, DeviceColumns
 from ._data import BatchIterator, RowData, each_batch, training_rows
@@ -51,6 +52,9 @@ from ._threads import chooser
 from .modules import DAELayer, StackedDenoisingAutoencoder
 
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+# The modules whose stages train on hand-derived gradients (sk_dae._backprop).
+_HAND_DERIVED = (DAELayer, StackedDenoisingAutoencoder)
 
 
 def _works_per_batch(callback):
@@ -92,7 +96,7 @@ class Stage:
     missing: bool
     drops: bool
     valid: RowData | None = None
-    backprop: LayerBackprop | None = None
+    backprop: StackBackprop | None = None
     columns: DeviceColumns | None = None
 
     @property
@@ -156,8 +160,9 @@ class DenoisingAutoencoderNet(NeuralNet):
         rows towards those of the clean rows
         (:func:`~sk_dae._loss.consistency_loss`).
     hand_derived : bool, default=True
-        Whether a stage that trains one ``DAELayer`` uses the hand-derived
-        gradients (False: autograd, as every other stage; for measuring).
+        Whether a stage that trains a built-in ``DAELayer`` or
+        ``StackedDenoisingAutoencoder`` uses the hand-derived gradients
+        (False: autograd, as every other stage; for measuring).
     columns : dict or None, default=None
         A mixed-type table's :class:`~sk_dae._columns.ColumnLayout` as its
         ``to_dict()``: the input's numeric columns, then one one-hot group per
@@ -322,9 +327,10 @@ class DenoisingAutoencoderNet(NeuralNet):
         loss_kind = self.input_loss if bottom else "mse"
         columns = self.columns_ if bottom else None
         backprop = None
-        # The hand-derived gradients know the loss over entries only.
-        if self.hand_derived and isinstance(module, DAELayer) and columns is None:
-            backprop = LayerBackprop(
+        # The hand-derived gradients know the built-in modules themselves (not
+        # a subclass, which may compute otherwise) and the loss over entries.
+        if self.hand_derived and type(module) in _HAND_DERIVED and columns is None:
+            backprop = StackBackprop(
                 module,
                 loss_kind,
                 self.criterion_.emphasis,

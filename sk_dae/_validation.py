@@ -300,9 +300,11 @@ def check_user_module_params(estimator, defaults):
     ]
     if changed:
         detail = ", ".join(f"{name}={getattr(estimator, name)!r}" for name in changed)
-        name = type(estimator.module).__name__
-        if not isinstance(estimator.module, type):
-            name = f"an instance of {name}"
+        module = estimator.module
+        if isinstance(module, type):
+            name = module.__name__
+        else:
+            name = f"an instance of {type(module).__name__}"
         raise ValueError(
             f"{detail} shape the built-in stack, but module is {name}, whose "
             "shape its own parameters set (module__<name>). Leave "

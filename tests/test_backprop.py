@@ -1,16 +1,17 @@
-"""The hand-derived gradients of one layer against autograd on the same loss,
-for every entry of the activation and loss tables."""
+"""The hand-derived gradients of one layer, and of a joint stack of several,
+against autograd on the same loss, for every entry of the activation and loss
+tables."""
 
 import itertools
 
 import pytest
 import torch
 
-from sk_dae._backprop import LayerBackprop
+from sk_dae._backprop import StackBackprop
 from sk_dae._fill import InputFill
 from sk_dae._functions import ACTIVATIONS, LOSSES
 from sk_dae._loss import ReconstructionLoss, consistency_loss
-from sk_dae.modules import DAELayer
+from sk_dae.modules import DAELayer, StackedDenoisingAutoencoder
 
 # (loss kind, decoder activation): each loss on the bottom layer's affine
 # output (logits for cross-entropy), and squared error through every
@@ -85,7 +86,7 @@ def test_loss_output_and_gradients_equal_autograd(
         layer, kind, emphasis, x_tilde, x, corrupted, observed
     )
     layer.zero_grad(set_to_none=True)
-    backprop = LayerBackprop(layer, kind, emphasis)
+    backprop = StackBackprop(layer, kind, emphasis)
     loss, out = backprop(x_tilde, x, corrupted, observed)
     torch.testing.assert_close(loss, want_loss, rtol=1e-12, atol=0)
     torch.testing.assert_close(out, want_out, rtol=1e-12, atol=1e-14)
@@ -99,7 +100,7 @@ def test_float32_gradients_match_autograd_to_rounding():
     layer = _layer("sigmoid", "identity", tied=False, dtype=torch.float32)
     x_tilde, x, corrupted = _batch(torch.float32)
     _, _, want = _autograd(layer, "mse", None, x_tilde, x, corrupted)
-    LayerBackprop(layer, "mse")(x_tilde, x, corrupted)
+    StackBackprop(layer, "mse")(x_tilde, x, corrupted)
     for name, p in layer.named_parameters():
         torch.testing.assert_close(p.grad, want[name], rtol=1e-5, atol=1e-7)
 
@@ -107,7 +108,7 @@ def test_float32_gradients_match_autograd_to_rounding():
 def test_gradients_are_recomputed_not_accumulated():
     layer = _layer("sigmoid", "identity", tied=True)
     x_tilde, x, corrupted = _batch()
-    step = LayerBackprop(layer, "mse")
+    step = StackBackprop(layer, "mse")
     step(x_tilde, x, corrupted)
     first = {name: p.grad.clone() for name, p in layer.named_parameters()}
     step(x_tilde, x, corrupted)
@@ -117,7 +118,7 @@ def test_gradients_are_recomputed_not_accumulated():
 
 def test_the_step_builds_no_autograd_graph():
     layer = _layer("sigmoid", "identity", tied=False)
-    loss, out = LayerBackprop(layer, "mse")(*_batch())
+    loss, out = StackBackprop(layer, "mse")(*_batch())
     assert loss.grad_fn is None and out.grad_fn is None
 
 
@@ -150,7 +151,7 @@ def test_an_unknown_activation_or_loss_raises():
         )
     layer = _layer("sigmoid", "identity", tied=False)
     with pytest.raises(ValueError, match="Unknown loss 'huber'.*'bce', 'mse'"):
-        LayerBackprop(layer, "huber")
+        StackBackprop(layer, "huber")
 
 
 @pytest.mark.parametrize("kind", sorted(LOSSES))
@@ -202,7 +203,7 @@ def test_a_learned_fill_gets_the_gradient_of_the_inputs_it_stood_in_for(
     want_grads = {name: p.grad.clone() for name, p in layer.named_parameters()}
     want_fill = fill.value.grad.clone()
     assert want_fill.abs().max() > 0
-    step = LayerBackprop(layer, kind, fill=fill.value)
+    step = StackBackprop(layer, kind, fill=fill.value)
     loss, _ = step(filled.detach(), x, corrupted, observed, holes)
     torch.testing.assert_close(loss, want.detach(), rtol=1e-12, atol=0)
     for name, p in layer.named_parameters():
@@ -215,7 +216,7 @@ def test_a_learned_fill_gets_the_gradient_of_the_inputs_it_stood_in_for(
 
 def test_a_fixed_fill_gets_no_gradient():
     fill = InputFill(7, "mean", torch.linspace(-0.5, 0.5, 7))
-    step = LayerBackprop(_layer("tanh", "identity", False), "mse", fill=fill.value)
+    step = StackBackprop(_layer("tanh", "identity", False), "mse", fill=fill.value)
     assert "fill" not in step.grads
 
 
@@ -233,9 +234,97 @@ def test_the_consistency_term_matches_autograd(kind, tied):
     want = want + consistency_loss(h, clean, 0.7)
     want.backward()
     want_grads = {name: p.grad.clone() for name, p in layer.named_parameters()}
-    loss, _ = LayerBackprop(layer, kind, consistency=0.7)(
+    loss, _ = StackBackprop(layer, kind, consistency=0.7)(
         x_tilde, x, corrupted, clean_codes=clean
     )
     torch.testing.assert_close(loss, want.detach(), rtol=1e-12, atol=0)
     for name, p in layer.named_parameters():
         torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
+
+
+# -- a joint stack of several layers ------------------------------------------
+
+
+def _stack(activation, tied, sizes=(5, 4), dtype=torch.float64):
+    stack = StackedDenoisingAutoencoder(
+        7, sizes, activation=activation, tied_weights=tied, init_seed=0
+    ).to(dtype)
+    generator = torch.Generator().manual_seed(3)
+    # Non-zero biases, so that their gradients matter; mostly positive, so that
+    # relu leaves no layer dead (then a parameter would take no part).
+    with torch.no_grad():
+        for layer in stack.layers:
+            layer.bias.uniform_(-0.2, 0.5, generator=generator)
+            layer.decoder_bias.uniform_(-0.2, 0.5, generator=generator)
+    return stack
+
+
+def _stack_autograd(stack, kind, x_tilde, x, corrupted, observed=None, **terms):
+    """Autograd's loss and gradients, by parameter name; ``terms``: emphasis,
+    and consistency with the clean codes."""
+    stack.zero_grad(set_to_none=True)
+    h = stack.encode(x_tilde)
+    loss = ReconstructionLoss(terms.get("emphasis"))(
+        stack.decode(h), x, kind, corrupted, observed
+    )
+    if "clean" in terms:
+        loss = loss + consistency_loss(h, terms["clean"], 0.7)
+    loss.backward()
+    return loss.detach(), {n: p.grad.clone() for n, p in stack.named_parameters()}
+
+
+@pytest.mark.parametrize(
+    "activation, kind, tied, emphasis, missing, sizes",
+    itertools.product(
+        ACTIVATIONS,
+        sorted(LOSSES),
+        [False, True],
+        [None, (1.0, 0.25)],
+        [False, True],
+        [(5, 4), (6, 5, 3)],
+    ),
+)
+def test_a_joint_stacks_loss_and_gradients_equal_autograd(
+    activation, kind, tied, emphasis, missing, sizes
+):
+    stack = _stack(activation, tied, sizes)
+    x_tilde, x, corrupted = _batch()
+    observed = None
+    if missing:
+        x_tilde, x, corrupted, observed = _holes(x, x_tilde, corrupted)
+    want_loss, want_grads = _stack_autograd(
+        stack, kind, x_tilde, x, corrupted, observed, emphasis=emphasis
+    )
+    with torch.no_grad():
+        want_out = stack.decode(stack.encode(x_tilde))
+    stack.zero_grad(set_to_none=True)
+    step = StackBackprop(stack, kind, emphasis)
+    loss, out = step(x_tilde, x, corrupted, observed)
+    torch.testing.assert_close(loss, want_loss, rtol=1e-12, atol=0)
+    torch.testing.assert_close(out, want_out, rtol=1e-12, atol=1e-14)
+    assert set(step.grads) == set(want_grads)
+    for name, p in stack.named_parameters():
+        assert p.grad.abs().max() > 0, name  # every parameter takes part
+        torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_a_joint_stacks_fill_and_consistency_gradients_equal_autograd(tied):
+    stack = _stack("tanh", tied)
+    fill = InputFill(7, "learned", torch.linspace(-0.5, 0.5, 7)).to(torch.float64)
+    x_tilde, x, corrupted = _batch()
+    x_tilde, x, corrupted, observed = _holes(x, x_tilde, corrupted)
+    with torch.no_grad():
+        clean = stack.encode(fill(x, ~observed))
+    filled = fill(x_tilde, corrupted)
+    want_loss, want_grads = _stack_autograd(
+        stack, "mse", filled, x, corrupted, observed, clean=clean
+    )
+    want_fill = fill.value.grad.clone()
+    assert want_fill.abs().max() > 0
+    step = StackBackprop(stack, "mse", consistency=0.7, fill=fill.value)
+    loss, _ = step(filled.detach(), x, corrupted, observed, corrupted, clean)
+    torch.testing.assert_close(loss, want_loss, rtol=1e-12, atol=0)
+    for name, p in stack.named_parameters():
+        torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
+    torch.testing.assert_close(fill.value.grad, want_fill, rtol=1e-10, atol=1e-14)

@@ -224,6 +224,13 @@ def test_ab_engine_hand_derived_against_autograd():
     assert "784-2000-784 bce, 2 rounds: hand-derived" in out and "autograd" in out
 
 
+def test_ab_engine_times_the_imputers_fit():
+    out = _run("ab_engine.py", str(ROOT), "--imputer", "--smoke")
+    assert "500 x 13, the imputer's fit, 30% holes, 2 rounds: this" in out
+    out = _run("ab_engine.py", "--autograd", "--imputer", "--smoke")
+    assert "fit, 30% holes, 2 rounds: hand-derived" in out and "s / fit" in out
+
+
 def test_speed_under_load_smoke(tmp_path):
     out = _run("speed.py", "--under-load", "--smoke", "--out", str(tmp_path))
     assert "| sk_dae fit |" in out and "| torch loop |" in out and "busy process" in out

@@ -12,8 +12,10 @@ from sk_dae import DenoisingAutoencoderTransformer
 from sk_dae._callbacks import Outcome, StopStage
 from sk_dae._data import RowData
 from sk_dae._net import DenoisingAutoencoderNet
+from sk_dae.modules import StackedDenoisingAutoencoder
 
 X = np.random.default_rng(0).random((300, 12), dtype=np.float32)
+DEFAULT_SIZES = DenoisingAutoencoderTransformer().hidden_layer_sizes
 
 
 def _dae(**kwargs):
@@ -51,6 +53,8 @@ def _weights(dae):
         {},
         {"loss": "bce", "emphasis": "double", "tied_weights": True},
         {"hidden_layer_sizes": (8, 4), "activation": "tanh"},
+        {"hidden_layer_sizes": (8, 4), "stacking": "joint", "activation": "relu"},
+        {"hidden_layer_sizes": (8, 4), "stacking": "joint", "input_fill": "learned"},
     ],
 )
 def test_hand_derived_step_trains_like_autograd(monkeypatch, params):
@@ -69,19 +73,34 @@ def test_hand_derived_step_trains_like_autograd(monkeypatch, params):
     np.testing.assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=1e-5)
 
 
+class OwnStack(StackedDenoisingAutoencoder):
+    """A user's subclass of the built-in stack, which may compute otherwise."""
+
+    def decode(self, h):
+        return super().decode(h) * 1.0
+
+
 @pytest.mark.parametrize(
-    "sizes, stacking, hand_derived",
+    "params, hand_derived",
     [
-        ((8, 4), "joint", [False]),
-        ((8, 4), "greedy", [True, True]),
-        ((8,), "joint", [True]),
-        ((8,), "greedy", [True]),
+        ({"hidden_layer_sizes": (8, 4), "stacking": "joint"}, [True]),
+        ({"hidden_layer_sizes": (8, 4), "stacking": "greedy"}, [True, True]),
+        ({"hidden_layer_sizes": (8,), "stacking": "joint"}, [True]),
+        ({"hidden_layer_sizes": (8,), "stacking": "greedy"}, [True]),
+        (
+            {
+                "module": OwnStack,
+                "module__hidden_layer_sizes": (8, 4),
+                "hidden_layer_sizes": DEFAULT_SIZES,
+            },
+            [False],
+        ),
     ],
 )
-def test_only_a_joint_stage_over_several_layers_uses_autograd(
-    sizes, stacking, hand_derived
+def test_the_built_in_modules_and_only_they_train_on_hand_derived_gradients(
+    params, hand_derived
 ):
-    dae = _dae(hidden_layer_sizes=sizes, stacking=stacking).fit(X)
+    dae = _dae(**params).fit(X)
     net, data = dae.net_, RowData(X, "cpu")
     stages = [
         net.make_stage(layer, module, dae.corruption_, data)

@@ -178,6 +178,12 @@ def test_a_module_without_the_protocol_is_refused_before_training(module, error,
     [
         ({"hidden_layer_sizes": (10,)}, "hidden_layer_sizes=.*shape the built-in"),
         ({"tied_weights": True}, "tied_weights=True shape the built-in"),
+        # The message names the class, not the class of classes ("type").
+        ({"activation": "tanh"}, "but module is DenseAE, whose shape"),
+        (
+            {"module": DenseAE(64), "tied_weights": True},
+            "but module is an instance of DenseAE, whose",
+        ),
         ({"activation": "relu"}, "activation='relu' shape the built-in"),
         ({"module": DenseAE(64), "module__width": 3}, "Pass the class"),
         ({"module": None, "module__width": 3}, "but module is None"),
