@@ -47,6 +47,7 @@ from ._history import RowHistory
 from ._loss import ReconstructionLoss, consistency_loss
 from ._missing import column_means, holes_of, split_missing
 from ._noise import NoiseRNG
+from ._optim import adam_step
 from ._protocol import check_protocol
 from ._threads import chooser
 from .modules import DAELayer, StackedDenoisingAutoencoder
@@ -521,7 +522,7 @@ class DenoisingAutoencoderNet(NeuralNet):
         if self.stage_.backprop is None:
             self.optimizer_.zero_grad()
         loss, _ = self._loss_and_gradients(batch)
-        self.optimizer_.step()
+        adam_step(self.optimizer_)
         return loss
 
     def _validation_loss(self, batch):
@@ -540,7 +541,7 @@ class DenoisingAutoencoderNet(NeuralNet):
             batch=batch,
             training=True,
         )
-        self.optimizer_.step()
+        adam_step(self.optimizer_)
         return step
 
     def train_step_single(self, batch, **fit_params):
