@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sklearn.datasets import load_digits
 
 from sk_dae import DenoisingAutoencoderTransformer
+from sk_dae._callbacks import _Snapshot
 
 X_UNIT = load_digits().data[:300] / 16.0
 METHODS = [
@@ -369,3 +370,53 @@ def test_fit_converts_float64_data_to_float32_once():
     X = np.random.default_rng(0).random((N_ROWS // 2, N_FEATURES))
     # One float32 copy is half of X; a float64 temporary would add all of X.
     assert _peak_of_fit(X) < 0.7 * X.nbytes
+
+
+# -- the divergence guard's copy of the weights -------------------------------
+
+
+def _guarded_states():
+    """A module with float weights, an integer buffer and a float64 buffer."""
+    module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    module.register_buffer("scale", torch.ones(2, dtype=torch.float64))
+    fill = torch.nn.Linear(2, 2)
+    return module, fill
+
+
+def test_the_guards_copy_holds_every_tensor_as_it_was():
+    module, fill = _guarded_states()
+    want = {
+        "module": {k: v.clone() for k, v in module.state_dict().items()},
+        "fill": {k: v.clone() for k, v in fill.state_dict().items()},
+    }
+    snapshot = _Snapshot({"module": module.state_dict(), "fill": fill.state_dict()})
+    with torch.no_grad():  # the copy is a copy
+        for p in [*module.parameters(), *fill.parameters()]:
+            p.add_(1.0)
+    got = snapshot.states()
+    assert snapshot.finite()
+    assert set(got) == set(want)
+    for name, state in want.items():
+        assert list(got[name]) == list(state)
+        for key, value in state.items():
+            assert got[name][key].dtype == value.dtype
+            assert torch.equal(got[name][key], value), (name, key)
+    module.load_state_dict(got["module"])  # loads as a state_dict does
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("where", ["weight", "float64 buffer"])
+def test_the_guards_copy_finds_a_value_that_is_not_finite(bad, where):
+    module, fill = _guarded_states()
+    with torch.no_grad():
+        if where == "weight":
+            module[0].weight[1, 2] = bad
+        else:
+            module.scale[1] = bad
+    snapshot = _Snapshot({"module": module.state_dict(), "fill": fill.state_dict()})
+    assert not snapshot.finite()
+    # Huge finite weights are finite (their sum would overflow).
+    with torch.no_grad():
+        module[0].weight.fill_(3e38)
+        module.scale.fill_(1.0)
+    assert _Snapshot({"module": module.state_dict()}).finite()
