@@ -16,7 +16,8 @@ instead (the wall clock: the standardization, the thread choice, every epoch
 and the final reconstruction), on a small synthetic table of 13 columns with
 30% holes (``--n-rows``, 1,000 by default there), where a step's fixed cost
 rather than its products sets the time: the imputer's default network is a
-joint stack of three 64-unit relu layers.
+joint stack of three 64-unit relu layers (``--n-estimators``: that many of
+them, as one ensemble).
 
 ``--autograd`` compares within this checkout instead: the hand-derived
 gradients of the built-in modules (``sk_dae._backprop``) against autograd on
@@ -26,6 +27,7 @@ the same model, to say whether they pay.
     python benchmarks/ab_engine.py /tmp/base            # Fashion-MNIST
     python benchmarks/ab_engine.py /tmp/base --fashion --rounds 11
     python benchmarks/ab_engine.py /tmp/base --imputer --rounds 11
+    python benchmarks/ab_engine.py /tmp/base --imputer --n-estimators 5
     python benchmarks/ab_engine.py --autograd           # hand-derived / autograd
     python benchmarks/ab_engine.py --autograd --imputer
     python benchmarks/ab_engine.py /tmp/base --smoke    # seconds, synthetic
@@ -59,6 +61,9 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--imputer", action="store_true", help="the imputer's fit on a small table"
+    )
+    parser.add_argument(
+        "--n-estimators", type=int, default=1, help="the imputer's members"
     )
     parser.add_argument(
         "--autograd", action="store_true", help="hand-derived against autograd"
@@ -140,10 +145,12 @@ class EpochTrainer:
 class ImputerTrainer:
     """One whole ``fit`` of the default imputer; its time is the wall clock."""
 
-    def __init__(self, package, X, autograd):
+    def __init__(self, package, X, autograd, n_estimators=1):
         self.X = X
         self.imputer = package.DenoisingAutoencoderImputer(
-            autoencoder=transformer_class(package, autograd)(), random_state=0
+            autoencoder=transformer_class(package, autograd)(),
+            n_estimators=n_estimators,
+            random_state=0,
         )
         self.run()  # warm-up: the first fit of a process imports and probes
         assert self.imputer.autoencoder_.net_.hand_derived is not autograd
@@ -156,7 +163,7 @@ class ImputerTrainer:
 
 def trainer(package, X, args, autograd=False):
     if args.imputer:
-        return ImputerTrainer(package, X, autograd)
+        return ImputerTrainer(package, X, autograd, args.n_estimators)
     return EpochTrainer(package, X, args.fashion, autograd)
 
 
@@ -180,7 +187,8 @@ def main(argv=None):
     )
     names = ("hand-derived", "autograd") if args.autograd else ("this checkout", "base")
     if args.imputer:
-        setting, unit = "the imputer's fit, 30% holes", "s / fit"
+        members = f" of {args.n_estimators} members" if args.n_estimators > 1 else ""
+        setting, unit = f"the imputer's fit{members}, 30% holes", "s / fit"
     else:
         setting = "784-2000-784 bce" if args.fashion else "784-100-784 mse"
         unit = "s / epoch"

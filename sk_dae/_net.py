@@ -23,9 +23,10 @@ covers every parameter: a greedy stage gives gradients to its own layer only,
 and Adam skips parameters without a gradient, so each layer keeps its own
 moments across stages and ``partial_fit`` calls. Every stage trains through
 autograd, except one that trains the built-in modules themselves (a
-:class:`~sk_dae.modules.DAELayer`, or the whole
-:class:`~sk_dae.modules.StackedDenoisingAutoencoder`), whose gradients are
-derived by hand (:mod:`sk_dae._backprop`, which says what that saves).
+:class:`~sk_dae.modules.DAELayer`, the whole
+:class:`~sk_dae.modules.StackedDenoisingAutoencoder`, or a
+:class:`~sk_dae.modules.StackEnsemble`) on a numeric input, whose gradients
+are derived by hand (:mod:`sk_dae._backprop`, which says what that saves).
 """
 
 import dataclasses
@@ -50,12 +51,12 @@ from ._noise import NoiseRNG
 from ._optim import adam_step
 from ._protocol import check_protocol
 from ._threads import chooser
-from .modules import DAELayer, StackedDenoisingAutoencoder
+from .modules import DAELayer, StackedDenoisingAutoencoder, StackEnsemble
 
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 # The modules whose stages train on hand-derived gradients (sk_dae._backprop).
-_HAND_DERIVED = (DAELayer, StackedDenoisingAutoencoder)
+_HAND_DERIVED = (DAELayer, StackedDenoisingAutoencoder, StackEnsemble)
 
 
 def _works_per_batch(callback):
@@ -161,9 +162,10 @@ class DenoisingAutoencoderNet(NeuralNet):
         rows towards those of the clean rows
         (:func:`~sk_dae._loss.consistency_loss`).
     hand_derived : bool, default=True
-        Whether a stage that trains a built-in ``DAELayer`` or
-        ``StackedDenoisingAutoencoder`` uses the hand-derived gradients
-        (False: autograd, as every other stage; for measuring).
+        Whether a stage that trains a built-in ``DAELayer``,
+        ``StackedDenoisingAutoencoder`` or ``StackEnsemble`` uses the
+        hand-derived gradients (False: autograd, as every other stage; for
+        measuring).
     columns : dict or None, default=None
         A mixed-type table's :class:`~sk_dae._columns.ColumnLayout` as its
         ``to_dict()``: the input's numeric columns, then one one-hot group per

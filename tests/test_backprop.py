@@ -11,7 +11,7 @@ from sk_dae._backprop import StackBackprop
 from sk_dae._fill import InputFill
 from sk_dae._functions import ACTIVATIONS, LOSSES
 from sk_dae._loss import ReconstructionLoss, consistency_loss
-from sk_dae.modules import DAELayer, StackedDenoisingAutoencoder
+from sk_dae.modules import DAELayer, StackedDenoisingAutoencoder, StackEnsemble
 
 # (loss kind, decoder activation): each loss on the bottom layer's affine
 # output (logits for cross-entropy), and squared error through every
@@ -326,5 +326,89 @@ def test_a_joint_stacks_fill_and_consistency_gradients_equal_autograd(tied):
     loss, _ = step(filled.detach(), x, corrupted, observed, corrupted, clean)
     torch.testing.assert_close(loss, want_loss, rtol=1e-12, atol=0)
     for name, p in stack.named_parameters():
+        torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
+    torch.testing.assert_close(fill.value.grad, want_fill, rtol=1e-10, atol=1e-14)
+
+
+# -- an ensemble of stacks, in batched products ---------------------------------
+
+
+def _ensemble(activation, tied, sizes=(5, 4), n_numeric=None):
+    ensemble = StackEnsemble(
+        3 * 7,
+        sizes,
+        n_members=3,
+        n_numeric=n_numeric,
+        activation=activation,
+        tied_weights=tied,
+        init_seed=0,
+    ).to(torch.float64)
+    generator = torch.Generator().manual_seed(4)
+    with torch.no_grad():  # as _stack: mostly positive, non-zero biases
+        for bias in [*ensemble.encoder_biases, *ensemble.decoder_biases]:
+            bias.uniform_(-0.2, 0.5, generator=generator)
+    return ensemble
+
+
+def _tiled_batch(missing):
+    generator = torch.Generator().manual_seed(5)
+    x = torch.rand(11, 21, generator=generator, dtype=torch.float64)
+    corrupted = torch.rand(11, 21, generator=generator) < 0.3
+    x_tilde = x * corrupted.logical_not()
+    if not missing:
+        return x_tilde, x, corrupted, None
+    return _holes(x, x_tilde, corrupted)
+
+
+@pytest.mark.parametrize(
+    "activation, kind, tied, emphasis, missing, layout",
+    itertools.product(
+        ACTIVATIONS,
+        sorted(LOSSES),
+        [False, True],
+        [None, (1.0, 0.25)],
+        [False, True],
+        [((5, 4), None), ((6,), 4)],
+    ),
+)
+def test_an_ensembles_loss_and_gradients_equal_autograd(
+    activation, kind, tied, emphasis, missing, layout
+):
+    sizes, n_numeric = layout  # n_numeric: the copies' entries reordered
+    ensemble = _ensemble(activation, tied, sizes, n_numeric)
+    x_tilde, x, corrupted, observed = _tiled_batch(missing)
+    want_loss, want_grads = _stack_autograd(
+        ensemble, kind, x_tilde, x, corrupted, observed, emphasis=emphasis
+    )
+    with torch.no_grad():
+        want_out = ensemble.decode(ensemble.encode(x_tilde))
+    ensemble.zero_grad(set_to_none=True)
+    step = StackBackprop(ensemble, kind, emphasis)
+    loss, out = step(x_tilde, x, corrupted, observed)
+    torch.testing.assert_close(loss, want_loss, rtol=1e-12, atol=0)
+    torch.testing.assert_close(out, want_out, rtol=1e-12, atol=1e-14)
+    assert set(step.grads) == set(want_grads)
+    for name, p in ensemble.named_parameters():
+        assert p.grad.abs().max() > 0, name
+        torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_an_ensembles_fill_and_consistency_gradients_equal_autograd(tied):
+    ensemble = _ensemble("tanh", tied, n_numeric=5)
+    fill = InputFill(21, "learned", torch.linspace(-0.5, 0.5, 21)).to(torch.float64)
+    x_tilde, x, corrupted, observed = _tiled_batch(missing=True)
+    with torch.no_grad():
+        clean = ensemble.encode(fill(x, ~observed))
+    filled = fill(x_tilde, corrupted)
+    want_loss, want_grads = _stack_autograd(
+        ensemble, "mse", filled, x, corrupted, observed, clean=clean
+    )
+    want_fill = fill.value.grad.clone()
+    assert want_fill.abs().max() > 0
+    step = StackBackprop(ensemble, "mse", consistency=0.7, fill=fill.value)
+    loss, _ = step(filled.detach(), x, corrupted, observed, corrupted, clean)
+    torch.testing.assert_close(loss, want_loss, rtol=1e-12, atol=0)
+    for name, p in ensemble.named_parameters():
         torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
     torch.testing.assert_close(fill.value.grad, want_fill, rtol=1e-10, atol=1e-14)

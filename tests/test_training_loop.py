@@ -12,7 +12,7 @@ from sk_dae import DenoisingAutoencoderTransformer
 from sk_dae._callbacks import Outcome, StopStage
 from sk_dae._data import RowData
 from sk_dae._net import DenoisingAutoencoderNet
-from sk_dae.modules import StackedDenoisingAutoencoder
+from sk_dae.modules import StackedDenoisingAutoencoder, StackEnsemble
 
 X = np.random.default_rng(0).random((300, 12), dtype=np.float32)
 DEFAULT_SIZES = DenoisingAutoencoderTransformer().hidden_layer_sizes
@@ -55,6 +55,13 @@ def _weights(dae):
         {"hidden_layer_sizes": (8, 4), "activation": "tanh"},
         {"hidden_layer_sizes": (8, 4), "stacking": "joint", "activation": "relu"},
         {"hidden_layer_sizes": (8, 4), "stacking": "joint", "input_fill": "learned"},
+        {
+            "module": StackEnsemble,
+            "module__hidden_layer_sizes": (8, 4),
+            "module__n_members": 3,
+            "hidden_layer_sizes": DEFAULT_SIZES,
+            "input_fill": "learned",
+        },
     ],
 )
 def test_hand_derived_step_trains_like_autograd(monkeypatch, params):
@@ -87,6 +94,15 @@ class OwnStack(StackedDenoisingAutoencoder):
         ({"hidden_layer_sizes": (8, 4), "stacking": "greedy"}, [True, True]),
         ({"hidden_layer_sizes": (8,), "stacking": "joint"}, [True]),
         ({"hidden_layer_sizes": (8,), "stacking": "greedy"}, [True]),
+        (
+            {
+                "module": StackEnsemble,
+                "module__hidden_layer_sizes": (8, 4),
+                "module__n_members": 3,
+                "hidden_layer_sizes": DEFAULT_SIZES,
+            },
+            [True],
+        ),
         (
             {
                 "module": OwnStack,
