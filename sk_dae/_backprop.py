@@ -33,12 +33,16 @@ autograd, and ``tests/test_backprop.py`` holds both to the same loss and
 gradients.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-from ._functions import ACTIVATIONS, LOSSES, lookup
+from ._functions import ACTIVATIONS, LOSSES, Activation, lookup
 from ._kernels import linear
 from ._loss import consistency_loss, loss_weights
+from .modules import StackEnsemble
 
 
 class _Dense:
@@ -107,19 +111,18 @@ class _Batched:
     @staticmethod
     def layers(ensemble):
         act = lookup(ACTIVATIONS, ensemble.activation, "activation")
-        n_layers = len(ensemble.encoder_weights)
-        decoders = [None] * n_layers if ensemble.tied_weights else None
+        tied = ensemble.tied_weights
         return [
             _Layer(
                 weight=ensemble.encoder_weights[k],
                 bias=ensemble.encoder_biases[k],
-                decoder_weight=(decoders or ensemble.decoder_weights)[k],
+                decoder_weight=None if tied else ensemble.decoder_weights[k],
                 decoder_bias=ensemble.decoder_biases[k],
                 encoder=act,
                 decoder=act if k else ACTIVATIONS["identity"],
                 decoder_matrix=lambda k=k: ensemble._decoder_weight(k),
             )
-            for k in range(n_layers)
+            for k in range(len(ensemble.encoder_weights))
         ]
 
     @staticmethod
@@ -153,7 +156,9 @@ class _Batched:
 
     @staticmethod
     def from_chain(ensemble, z):  # (M, B, F) -> (B, M * F)
-        z = z.transpose(0, 1).reshape(z.shape[1], -1)
+        # contiguous, not reshape: with one column a member, reshape returns a
+        # view with the members' strides, which the loss cannot flatten.
+        z = z.transpose(0, 1).contiguous().view(z.shape[1], -1)
         return z if ensemble._in_order else z.index_select(1, ensemble._unorder)
 
     @staticmethod
@@ -161,12 +166,21 @@ class _Batched:
         return h.transpose(0, 1)
 
 
+@dataclass(frozen=True)
 class _Layer:
     """One layer's parameters and non-linearities, as the chain rule reads
-    them; ``decoder_weight`` None: tied to ``weight``."""
+    them: the encoder's ``weight`` and ``bias``, the decoder's
+    (``decoder_weight`` None: tied to ``weight``), the ``encoder`` and
+    ``decoder`` activations, and ``decoder_matrix()``, the decoder's weight
+    as its products take it."""
 
-    def __init__(self, **parts):
-        self.__dict__.update(parts)
+    weight: nn.Parameter
+    bias: nn.Parameter
+    decoder_weight: nn.Parameter | None
+    decoder_bias: nn.Parameter
+    encoder: Activation
+    decoder: Activation
+    decoder_matrix: Callable[[], torch.Tensor]
 
     def named_parameters(self):
         names = ("weight", "bias", "decoder_weight", "decoder_bias")
@@ -176,7 +190,7 @@ class _Layer:
 
 def _products(module):
     """The product kind of one of the built-in modules."""
-    return _Batched if hasattr(module, "encoder_weights") else _Dense
+    return _Batched if isinstance(module, StackEnsemble) else _Dense
 
 
 class StackBackprop:

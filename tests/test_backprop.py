@@ -412,3 +412,20 @@ def test_an_ensembles_fill_and_consistency_gradients_equal_autograd(tied):
     for name, p in ensemble.named_parameters():
         torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
     torch.testing.assert_close(fill.value.grad, want_fill, rtol=1e-10, atol=1e-14)
+
+
+def test_an_ensemble_of_one_column_a_member_equals_autograd():
+    # Each member's (B, 1) reconstruction, side by side: a layout that a view
+    # of the members' products can hold with strides that are not a row's.
+    ensemble = StackEnsemble(2, (3,), n_members=2, init_seed=0).to(torch.float64)
+    x = torch.rand(
+        9, 2, generator=torch.Generator().manual_seed(6), dtype=torch.float64
+    )
+    corrupted = torch.zeros(9, 2, dtype=torch.bool)
+    corrupted[::3] = True
+    x_tilde = x * corrupted.logical_not()
+    want_loss, want_grads = _stack_autograd(ensemble, "mse", x_tilde, x, corrupted)
+    loss, _ = StackBackprop(ensemble, "mse")(x_tilde, x, corrupted)
+    torch.testing.assert_close(loss, want_loss, rtol=1e-12, atol=0)
+    for name, p in ensemble.named_parameters():
+        torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
