@@ -17,7 +17,9 @@ and the final reconstruction), on a small synthetic table of 13 columns with
 30% holes (``--n-rows``, 1,000 by default there), where a step's fixed cost
 rather than its products sets the time: the imputer's default network is a
 joint stack of three 64-unit relu layers (``--n-estimators``: that many of
-them, as one ensemble).
+them, as one ensemble). ``--table crabs`` (or another of ``impute.py
+--unseen``'s R tables, which need ``Rscript``) takes that table instead,
+standardized, with 30% of its entries removed.
 
 ``--autograd`` compares within this checkout instead: the hand-derived
 gradients of the built-in modules (``sk_dae._backprop``) against autograd on
@@ -28,6 +30,7 @@ the same model, to say whether they pay.
     python benchmarks/ab_engine.py /tmp/base --fashion --rounds 11
     python benchmarks/ab_engine.py /tmp/base --imputer --rounds 11
     python benchmarks/ab_engine.py /tmp/base --imputer --n-estimators 5
+    python benchmarks/ab_engine.py /tmp/base --imputer --table quakes
     python benchmarks/ab_engine.py --autograd           # hand-derived / autograd
     python benchmarks/ab_engine.py --autograd --imputer
     python benchmarks/ab_engine.py /tmp/base --smoke    # seconds, synthetic
@@ -66,6 +69,9 @@ def parse_args(argv=None):
         "--n-estimators", type=int, default=1, help="the imputer's members"
     )
     parser.add_argument(
+        "--table", help="with --imputer: one of R's tables of impute.py --unseen"
+    )
+    parser.add_argument(
         "--autograd", action="store_true", help="hand-derived against autograd"
     )
     parser.add_argument("--smoke", action="store_true", help="tiny synthetic run")
@@ -88,6 +94,10 @@ def import_base(checkout, folder):
 
 
 def load_rows(args):
+    if args.imputer and args.table:
+        X = unseen_table(args.table)
+        X = (X - X.mean(axis=0)) / X.std(axis=0)
+        return holed(X, np.random.default_rng(0)), args.table
     if args.imputer:
         return holed_table(args.n_rows), "synthetic table"
     if not args.smoke:
@@ -104,8 +114,23 @@ def holed_table(rows, columns=13, seed=0):
     rng = np.random.default_rng(seed)
     X = np.tanh(rng.standard_normal((rows, 5)) @ rng.standard_normal((5, columns)))
     X += 0.1 * rng.standard_normal(X.shape)
+    return holed(X, rng)
+
+
+def holed(X, rng):
+    """X with 30% of its entries missing (at random)."""
     X[rng.random(X.shape) < 0.3] = np.nan
     return X
+
+
+def unseen_table(name):
+    """One of R's tables of ``impute.py --unseen`` (needs Rscript)."""
+    from impute import load_unseen  # the benchmark's own loader
+
+    tables = load_unseen([name])
+    if name not in tables:
+        sys.exit(f"{name} could not be loaded (impute.py --unseen says why).")
+    return tables[name][0]
 
 
 def transformer_class(package, autograd):

@@ -242,176 +242,124 @@ def test_the_consistency_term_matches_autograd(kind, tied):
         torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
 
 
-# -- a joint stack of several layers ------------------------------------------
+# -- a joint stack of several layers, and an ensemble of stacks ----------------
 
 
-def _stack(activation, tied, sizes=(5, 4), dtype=torch.float64):
-    stack = StackedDenoisingAutoencoder(
-        7, sizes, activation=activation, tied_weights=tied, init_seed=0
-    ).to(dtype)
-    generator = torch.Generator().manual_seed(3)
-    # Non-zero biases, so that their gradients matter; mostly positive, so that
-    # relu leaves no layer dead (then a parameter would take no part).
+def _biased(module, seed):
+    """``module`` in float64 with non-zero biases, so that their gradients
+    matter; mostly positive, so that relu leaves no layer dead (then a
+    parameter would take no part)."""
+    module = module.to(torch.float64)
+    generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for layer in stack.layers:
-            layer.bias.uniform_(-0.2, 0.5, generator=generator)
-            layer.decoder_bias.uniform_(-0.2, 0.5, generator=generator)
-    return stack
+        for name, p in module.named_parameters():
+            if "bias" in name:
+                p.uniform_(-0.2, 0.5, generator=generator)
+    return module
 
 
-def _stack_autograd(stack, kind, x_tilde, x, corrupted, observed=None, **terms):
-    """Autograd's loss and gradients, by parameter name; ``terms``: emphasis,
-    and consistency with the clean codes."""
-    stack.zero_grad(set_to_none=True)
-    h = stack.encode(x_tilde)
-    loss = ReconstructionLoss(terms.get("emphasis"))(
-        stack.decode(h), x, kind, corrupted, observed
-    )
-    if "clean" in terms:
-        loss = loss + consistency_loss(h, terms["clean"], 0.7)
-    loss.backward()
-    return loss.detach(), {n: p.grad.clone() for n, p in stack.named_parameters()}
-
-
-@pytest.mark.parametrize(
-    "activation, kind, tied, emphasis, missing, sizes",
-    itertools.product(
-        ACTIVATIONS,
-        sorted(LOSSES),
-        [False, True],
-        [None, (1.0, 0.25)],
-        [False, True],
-        [(5, 4), (6, 5, 3)],
+# The modules: a joint stack of 2 or 3 layers on 7 columns, and an ensemble
+# of 3 members on 3 copies of them, side by side or numeric entries first.
+MODULES = {
+    "stack of 2": lambda act, tied: StackedDenoisingAutoencoder(
+        7, (5, 4), activation=act, tied_weights=tied
     ),
-)
-def test_a_joint_stacks_loss_and_gradients_equal_autograd(
-    activation, kind, tied, emphasis, missing, sizes
-):
-    stack = _stack(activation, tied, sizes)
-    x_tilde, x, corrupted = _batch()
-    observed = None
-    if missing:
-        x_tilde, x, corrupted, observed = _holes(x, x_tilde, corrupted)
-    want_loss, want_grads = _stack_autograd(
-        stack, kind, x_tilde, x, corrupted, observed, emphasis=emphasis
-    )
-    with torch.no_grad():
-        want_out = stack.decode(stack.encode(x_tilde))
-    stack.zero_grad(set_to_none=True)
-    step = StackBackprop(stack, kind, emphasis)
-    loss, out = step(x_tilde, x, corrupted, observed)
-    torch.testing.assert_close(loss, want_loss, rtol=1e-12, atol=0)
-    torch.testing.assert_close(out, want_out, rtol=1e-12, atol=1e-14)
-    assert set(step.grads) == set(want_grads)
-    for name, p in stack.named_parameters():
-        assert p.grad.abs().max() > 0, name  # every parameter takes part
-        torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
+    "stack of 3": lambda act, tied: StackedDenoisingAutoencoder(
+        7, (6, 5, 3), activation=act, tied_weights=tied
+    ),
+    "ensemble": lambda act, tied: StackEnsemble(
+        21, (5, 4), n_members=3, activation=act, tied_weights=tied
+    ),
+    "ensemble, reordered": lambda act, tied: StackEnsemble(
+        21, (6,), n_members=3, n_numeric=4, activation=act, tied_weights=tied
+    ),
+}
 
 
-@pytest.mark.parametrize("tied", [False, True])
-def test_a_joint_stacks_fill_and_consistency_gradients_equal_autograd(tied):
-    stack = _stack("tanh", tied)
-    fill = InputFill(7, "learned", torch.linspace(-0.5, 0.5, 7)).to(torch.float64)
-    x_tilde, x, corrupted = _batch()
-    x_tilde, x, corrupted, observed = _holes(x, x_tilde, corrupted)
-    with torch.no_grad():
-        clean = stack.encode(fill(x, ~observed))
-    filled = fill(x_tilde, corrupted)
-    want_loss, want_grads = _stack_autograd(
-        stack, "mse", filled, x, corrupted, observed, clean=clean
-    )
-    want_fill = fill.value.grad.clone()
-    assert want_fill.abs().max() > 0
-    step = StackBackprop(stack, "mse", consistency=0.7, fill=fill.value)
-    loss, _ = step(filled.detach(), x, corrupted, observed, corrupted, clean)
-    torch.testing.assert_close(loss, want_loss, rtol=1e-12, atol=0)
-    for name, p in stack.named_parameters():
-        torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
-    torch.testing.assert_close(fill.value.grad, want_fill, rtol=1e-10, atol=1e-14)
-
-
-# -- an ensemble of stacks, in batched products ---------------------------------
-
-
-def _ensemble(activation, tied, sizes=(5, 4), n_numeric=None):
-    ensemble = StackEnsemble(
-        3 * 7,
-        sizes,
-        n_members=3,
-        n_numeric=n_numeric,
-        activation=activation,
-        tied_weights=tied,
-        init_seed=0,
-    ).to(torch.float64)
-    generator = torch.Generator().manual_seed(4)
-    with torch.no_grad():  # as _stack: mostly positive, non-zero biases
-        for bias in [*ensemble.encoder_biases, *ensemble.decoder_biases]:
-            bias.uniform_(-0.2, 0.5, generator=generator)
-    return ensemble
-
-
-def _tiled_batch(missing):
-    generator = torch.Generator().manual_seed(5)
-    x = torch.rand(11, 21, generator=generator, dtype=torch.float64)
-    corrupted = torch.rand(11, 21, generator=generator) < 0.3
+def _module_batch(name, missing, seed=5):
+    """``(x_tilde, x, corrupted, observed)`` for a module of ``MODULES``."""
+    generator = torch.Generator().manual_seed(seed)
+    width = 21 if name.startswith("ensemble") else 7
+    x = torch.rand(11, width, generator=generator, dtype=torch.float64)
+    corrupted = torch.rand(11, width, generator=generator) < 0.3
     x_tilde = x * corrupted.logical_not()
     if not missing:
         return x_tilde, x, corrupted, None
     return _holes(x, x_tilde, corrupted)
 
 
+def _stack_autograd(module, kind, x_tilde, x, corrupted, observed=None, **terms):
+    """Autograd's loss and gradients, by parameter name; ``terms``: emphasis,
+    and consistency with the clean codes."""
+    module.zero_grad(set_to_none=True)
+    h = module.encode(x_tilde)
+    loss = ReconstructionLoss(terms.get("emphasis"))(
+        module.decode(h), x, kind, corrupted, observed
+    )
+    if "clean" in terms:
+        loss = loss + consistency_loss(h, terms["clean"], 0.7)
+    loss.backward()
+    return loss.detach(), {n: p.grad.clone() for n, p in module.named_parameters()}
+
+
+def _assert_gradients(module, want_grads, fill=None, want_fill=None):
+    for name, p in module.named_parameters():
+        assert p.grad.abs().max() > 0, name  # every parameter takes part
+        torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
+    if fill is not None:
+        torch.testing.assert_close(fill.grad, want_fill, rtol=1e-10, atol=1e-14)
+
+
 @pytest.mark.parametrize(
-    "activation, kind, tied, emphasis, missing, layout",
+    "name, activation, kind, tied, emphasis, missing",
     itertools.product(
+        MODULES,
         ACTIVATIONS,
         sorted(LOSSES),
         [False, True],
         [None, (1.0, 0.25)],
         [False, True],
-        [((5, 4), None), ((6,), 4)],
     ),
 )
-def test_an_ensembles_loss_and_gradients_equal_autograd(
-    activation, kind, tied, emphasis, missing, layout
+def test_a_stacks_loss_and_gradients_equal_autograd(
+    name, activation, kind, tied, emphasis, missing
 ):
-    sizes, n_numeric = layout  # n_numeric: the copies' entries reordered
-    ensemble = _ensemble(activation, tied, sizes, n_numeric)
-    x_tilde, x, corrupted, observed = _tiled_batch(missing)
+    module = _biased(MODULES[name](activation, tied), seed=3)
+    x_tilde, x, corrupted, observed = _module_batch(name, missing)
     want_loss, want_grads = _stack_autograd(
-        ensemble, kind, x_tilde, x, corrupted, observed, emphasis=emphasis
+        module, kind, x_tilde, x, corrupted, observed, emphasis=emphasis
     )
     with torch.no_grad():
-        want_out = ensemble.decode(ensemble.encode(x_tilde))
-    ensemble.zero_grad(set_to_none=True)
-    step = StackBackprop(ensemble, kind, emphasis)
+        want_out = module.decode(module.encode(x_tilde))
+    module.zero_grad(set_to_none=True)
+    step = StackBackprop(module, kind, emphasis)
     loss, out = step(x_tilde, x, corrupted, observed)
     torch.testing.assert_close(loss, want_loss, rtol=1e-12, atol=0)
     torch.testing.assert_close(out, want_out, rtol=1e-12, atol=1e-14)
     assert set(step.grads) == set(want_grads)
-    for name, p in ensemble.named_parameters():
-        assert p.grad.abs().max() > 0, name
-        torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
+    _assert_gradients(module, want_grads)
 
 
 @pytest.mark.parametrize("tied", [False, True])
-def test_an_ensembles_fill_and_consistency_gradients_equal_autograd(tied):
-    ensemble = _ensemble("tanh", tied, n_numeric=5)
-    fill = InputFill(21, "learned", torch.linspace(-0.5, 0.5, 21)).to(torch.float64)
-    x_tilde, x, corrupted, observed = _tiled_batch(missing=True)
+@pytest.mark.parametrize("name", ["stack of 2", "ensemble, reordered"])
+def test_a_stacks_fill_and_consistency_gradients_equal_autograd(name, tied):
+    module = _biased(MODULES[name]("tanh", tied), seed=3)
+    x_tilde, x, corrupted, observed = _module_batch(name, missing=True)
+    width = x.shape[1]
+    fill = InputFill(width, "learned", torch.linspace(-0.5, 0.5, width))
+    fill = fill.to(torch.float64)
     with torch.no_grad():
-        clean = ensemble.encode(fill(x, ~observed))
+        clean = module.encode(fill(x, ~observed))
     filled = fill(x_tilde, corrupted)
     want_loss, want_grads = _stack_autograd(
-        ensemble, "mse", filled, x, corrupted, observed, clean=clean
+        module, "mse", filled, x, corrupted, observed, clean=clean
     )
     want_fill = fill.value.grad.clone()
     assert want_fill.abs().max() > 0
-    step = StackBackprop(ensemble, "mse", consistency=0.7, fill=fill.value)
+    step = StackBackprop(module, "mse", consistency=0.7, fill=fill.value)
     loss, _ = step(filled.detach(), x, corrupted, observed, corrupted, clean)
     torch.testing.assert_close(loss, want_loss, rtol=1e-12, atol=0)
-    for name, p in ensemble.named_parameters():
-        torch.testing.assert_close(p.grad, want_grads[name], rtol=1e-10, atol=1e-14)
-    torch.testing.assert_close(fill.value.grad, want_fill, rtol=1e-10, atol=1e-14)
+    _assert_gradients(module, want_grads, fill.value, want_fill)
 
 
 def test_an_ensemble_of_one_column_a_member_equals_autograd():

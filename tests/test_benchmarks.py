@@ -224,6 +224,21 @@ def test_ab_engine_hand_derived_against_autograd():
     assert "784-2000-784 bce, 2 rounds: hand-derived" in out and "autograd" in out
 
 
+def test_ab_engine_times_the_imputer_on_one_of_rs_tables():
+    args = [str(ROOT / "benchmarks" / "ab_engine.py"), str(ROOT), "--imputer"]
+    result = subprocess.run(
+        [sys.executable, *args, "--table", "crabs", "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode:  # no Rscript or no MASS (CI's machine)
+        assert "crabs could not be loaded" in result.stderr
+        return
+    assert "crabs 200 x 5, the imputer's fit, 30% holes, 2 rounds" in result.stdout
+
+
 def test_ab_engine_times_the_imputers_fit():
     out = _run("ab_engine.py", str(ROOT), "--imputer", "--smoke")
     assert "500 x 13, the imputer's fit, 30% holes, 2 rounds: this" in out
