@@ -309,10 +309,10 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
         one optimizer, each member with its own initial weights and its own
         noise on its own copy of the columns. On the benchmark's five tables
         at 30% missing (``benchmarks/impute.py``, AMD EPYC, 2 cores, one run
-        each), 5 members took 1.3 to 2.2 times one member's time, and took
-        the geometric mean of the RMSE over IterativeImputer's from 0.912 to
-        0.881 (3 members: 0.886); a fit on a 1,000-row table of 13 columns
-        took 1.70 times (``benchmarks/ensemble.py``). A greedy stack's
+        each), 5 members took 1.8 to 2.8 times one member's time, and took
+        the geometric mean of the RMSE over IterativeImputer's from 0.924 to
+        0.884 (3 members: 0.886); a fit on a 1,000-row table of 13 columns
+        took 1.96 to 2.04 times (``benchmarks/ensemble.py``). A greedy stack's
         members, and those of the ``autoencoder``'s own ``module``, train one
         after the other, each from its own seed (drawn from
         ``random_state``), for ``n_estimators`` times the time.
@@ -1137,8 +1137,8 @@ def _ensemble_params(params, n):
     times one member's, against 2.58 times under ``torch.func.vmap``
     (``stack_module_state``) and 5.10 times one after the other. With both
     on hand-derived gradients, the imputer's fit on a 1,000 x 13 table took
-    1.96 times one member's: the fixed costs the members share are smaller
-    than they were (1.70 times on autograd)."""
+    1.96 to 2.04 times one member's: the fixed costs the members share are
+    smaller than they were (1.70 times on autograd)."""
     params = dict(params)
     layers = np.atleast_1d(params.pop("hidden_layer_sizes"))
     params.pop("stacking")
