@@ -276,8 +276,10 @@ class StackBackprop:
             d_out = self.layers[0].decoder.times_derivative(d_out, z)
             if clean_codes is not None:
                 clean_codes = chain.codes_to_chain(clean_codes)
-            d, loss = self._decoder_gradients(d_out, scale, codes, loss, clean_codes)
-            self._encoder_gradients(d, inputs, holes)
+            d, loss, tied = self._decoder_gradients(
+                d_out, scale, codes, loss, clean_codes
+            )
+            self._encoder_gradients(d, inputs, tied, holes)
         for p, g, name in self._slots:
             p.grad = g[name]
         if self.fill is not None:
@@ -303,17 +305,17 @@ class StackBackprop:
         return inputs, codes, a
 
     def _decoder_gradients(self, d, scale, codes, loss, clean_codes):
-        """The decoders' gradients, bottom decoder first; ``(d, loss)``: dL /
-        d(pre-activation of the top encoder), and the loss with the
-        consistency term.
+        """The decoders' gradients, bottom decoder first; ``(d, loss, tied)``:
+        dL / d(pre-activation of the top encoder), the loss with the
+        consistency term, and each tied layer's decoder half ``(y, d)`` for
+        its encoder's product (None for a layer of its own decoder weight).
 
         ``d`` is dL / d(pre-activation of the bottom decoder) but for the
         loss's factor ``scale``. The scale rides on the small operands: the
         bottom decoder's codes (B, H) and the gradient it passes up, not a
-        pass over the (B, F) ``d``. A tied layer's decoder half is kept for
-        its encoder's product (``_tied``)."""
+        pass over the (B, F) ``d``."""
         chain, top = self.products, len(self.layers) - 1
-        self._tied = [None] * len(self.layers)
+        tied = [None] * len(self.layers)
         for k, layer in enumerate(self.layers):
             g = self._grads[k]
             y = codes[k]  # the decoder's input
@@ -332,13 +334,13 @@ class StackBackprop:
             if k == 0:
                 y = y.mul_(scale)  # after its last use unscaled
             if layer.decoder_weight is None:
-                self._tied[k] = (y, d)
+                tied[k] = (y, d)
             else:
                 g["decoder_weight"] = chain.weight_grad(d, y, g["decoder_weight"])
             d = d_next
-        return d, loss
+        return d, loss, tied
 
-    def _encoder_gradients(self, d, inputs, holes):
+    def _encoder_gradients(self, d, inputs, tied, holes):
         """The encoders' gradients, top first, from ``d``, dL / d(pre-activation
         of the top encoder); then the learned fill's. Through the product
         kind's kernels, into the gradient's buffer where the kernel can write
@@ -347,17 +349,16 @@ class StackBackprop:
         for k in reversed(range(len(self.layers))):
             layer, g, a = self.layers[k], self._grads[k], inputs[k]
             chain.bias_grad(d, g["bias"])
-            if self._tied[k] is None:
+            if tied[k] is None:
                 g["weight"] = chain.weight_grad(d, a, g["weight"])
             else:
-                y, d_decoder = self._tied[k]
+                y, d_decoder = tied[k]
                 g["weight"] = chain.tied_grad(d, a, d_decoder, y, g["weight"])
             if k > 0:
                 d_a = chain.back(d, layer.weight)
                 d = self.layers[k - 1].encoder.times_derivative(d_a, a)
             elif self._fill_grad is not None:
                 self._fill_gradient(d, holes)
-        self._tied = None
 
     def _fill_gradient(self, d, holes):
         """dL/d fill: the input's gradient, d W (B, F), summed over the
