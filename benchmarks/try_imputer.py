@@ -26,7 +26,9 @@ IterativeImputer's, and the seconds taken. One line per setting.
     python benchmarks/try_imputer.py '{"epochs_scale": 0.5}' --tables iris linear
 
 ``"epochs_scale": s`` sets ``max_epochs`` to ``s`` times the "auto" budget of
-each table's rows.
+each table's rows; ``"width_scale": s`` sets ``hidden_layer_sizes`` to ``s``
+times the "auto" widths of each table's columns (at least 8 units), and
+``"depth": d`` keeps the first ``d`` of the "auto" layers.
 """
 
 import argparse
@@ -52,7 +54,7 @@ from sklearn.impute import IterativeImputer, KNNImputer
 from sklearn.neighbors import NearestNeighbors
 
 from sk_dae import DenoisingAutoencoderTransformer
-from sk_dae._imputer import _auto_epochs, _ensemble_params, n_members
+from sk_dae._imputer import _auto_epochs, _auto_layers, _ensemble_params, n_members
 
 
 def plain(imputer, X_holed, mask):
@@ -131,13 +133,20 @@ VARIANTS = {
 }
 
 
-def _resolved(setting, n_rows):
+def _resolved(setting, shape):
     """A setting's imputer parameters; ``"epochs_scale": s`` stands for
-    ``max_epochs`` at ``s`` times the "auto" budget of ``n_rows`` rows."""
+    ``max_epochs`` at ``s`` times the "auto" budget of the table's rows, and
+    ``"width_scale": s`` for ``s`` times the "auto" widths of its columns."""
     setting = dict(setting)
+    n_rows, n_columns = shape
     scale = setting.pop("epochs_scale", None)
     if scale is not None:
         setting["max_epochs"] = max(1, round(scale * _auto_epochs(n_rows)))
+    scale, depth = setting.pop("width_scale", None), setting.pop("depth", None)
+    if scale is not None or depth is not None:
+        layers = _auto_layers(n_columns)[:depth] if depth else _auto_layers(n_columns)
+        scale = 1.0 if scale is None else scale
+        setting["hidden_layer_sizes"] = tuple(max(8, round(scale * w)) for w in layers)
     return setting
 
 
@@ -186,7 +195,7 @@ def main(argv=None):
             X_holed = np.where(mask, np.nan, X)
             scores = []
             for seed in args.seeds:
-                imputer = dae_imputer(_resolved(setting, len(X)), random_state=seed)
+                imputer = dae_imputer(_resolved(setting, X.shape), random_state=seed)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     filled = VARIANTS[args.variant](imputer, X_holed, mask)

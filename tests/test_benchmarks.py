@@ -180,6 +180,25 @@ def test_try_imputer_scales_the_auto_budget_on_a_synthetic_table():
     assert out.startswith('{"epochs_scale": 0.01} plain: clusters ')
 
 
+def test_try_imputer_resolves_the_network_knobs_from_the_table(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from try_imputer import _resolved
+
+    from sk_dae._imputer import _auto_layers
+
+    assert _auto_layers(50) == (100, 100, 100)
+    assert _resolved({"depth": 2}, (300, 50)) == {"hidden_layer_sizes": (100, 100)}
+    assert _resolved({"width_scale": 0.5, "lr": 0.1}, (300, 50)) == {
+        "hidden_layer_sizes": (50, 50, 50),
+        "lr": 0.1,
+    }
+    # At least 8 units, however small the scale.
+    assert _resolved({"width_scale": 0.01, "depth": 1}, (300, 4)) == {
+        "hidden_layer_sizes": (8,)
+    }
+    assert _resolved({}, (300, 50)) == {}
+
+
 def test_impute_reports_the_unseen_tables_apart(tmp_path):
     out = _run("impute.py", "--smoke", "--unseen", "crabs", "--out", str(tmp_path))
     report = json.loads((tmp_path / "impute.json").read_text())
