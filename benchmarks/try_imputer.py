@@ -19,7 +19,13 @@ IterativeImputer's, and the seconds taken. One line per setting.
   observed values, or their own fills), where KNN's local structure wins;
 - ``subsample``: with ``n_estimators`` > 1, each member trains on its own
   random 63.2% of the rows (a bootstrap's distinct share; its copy of the
-  other rows is missing to it).
+  other rows is missing to it);
+- ``linear-skip``: the "auto" stack (untied, relu) as the autoencoder's own
+  ``module``, plus a linear map from the corrupted input to the output with
+  a zero diagonal (each column regressed on the others, as
+  IterativeImputer's regressions do), where linear models win;
+  ``own-module`` is the same module without the map, the fair baseline
+  (both train through autograd, at ``lr`` 5e-3 unless the setting gives one).
 
     python benchmarks/try_imputer.py '{}' '{"lr": 0.003}' --seeds 0 1 2
     python benchmarks/try_imputer.py '{"autoencoder": {"corruption_level": 0.2}}'
@@ -38,6 +44,7 @@ import time
 import warnings
 
 import numpy as np
+import torch
 from impute import (
     KINDS,
     TABLES,
@@ -48,10 +55,12 @@ from impute import (
     load_unseen,
     rmse,
 )
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer
 from sklearn.neighbors import NearestNeighbors
+from torch import nn
 
 from sk_dae import DenoisingAutoencoderTransformer
 from sk_dae._imputer import _auto_epochs, _auto_layers, _ensemble_params, n_members
@@ -116,6 +125,55 @@ def subsample(imputer, X_holed, mask, share=0.632):
     return imputer.fit_transform(X_holed)
 
 
+class _SkipStack(nn.Module):
+    """The imputer's "auto" layers as a user's module; with ``skip``, the
+    decoder's output plus ``x A^T``, ``A`` with a zero diagonal. The protocol
+    hands ``decode`` only the codes, so ``encode`` returns the map's output
+    beside them."""
+
+    def __init__(self, n_features, skip=False):
+        super().__init__()
+        sizes = [n_features, *_auto_layers(n_features)]
+        pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
+        self.encoders = nn.ModuleList(nn.Linear(a, b) for a, b in pairs)
+        self.decoders = nn.ModuleList(nn.Linear(b, a) for a, b in reversed(pairs))
+        self.n_features = n_features
+        self.skip = nn.Linear(n_features, n_features, bias=False) if skip else None
+        if skip:
+            nn.init.zeros_(self.skip.weight)
+            self.register_buffer("off_diagonal", 1 - torch.eye(n_features))
+
+    def encode(self, x):
+        h = x
+        for layer in self.encoders:
+            h = torch.relu(layer(h))
+        if self.skip is None:
+            return h
+        return torch.cat([h, x @ (self.skip.weight * self.off_diagonal).t()], 1)
+
+    def decode(self, h):
+        linear = 0
+        if self.skip is not None:
+            h, linear = h[:, : -self.n_features], h[:, -self.n_features :]
+        for k, layer in enumerate(self.decoders):
+            h = layer(h)
+            if k + 1 < len(self.decoders):
+                h = torch.relu(h)
+        return h + linear
+
+
+def own_module(imputer, X_holed, mask, skip=False):
+    template = clone(imputer.autoencoder).set_params(
+        module=_SkipStack, module__skip=skip
+    )
+    lr = 5e-3 if imputer.lr == "auto" else imputer.lr
+    return imputer.set_params(autoencoder=template, lr=lr).fit_transform(X_holed)
+
+
+def linear_skip(imputer, X_holed, mask):
+    return own_module(imputer, X_holed, mask, skip=True)
+
+
 def indicator(imputer, X_holed, mask):
     mean, std = np.nanmean(X_holed, axis=0), np.nanstd(X_holed, axis=0)
     both = np.hstack([(X_holed - mean) / std, mask.astype(float)])
@@ -130,6 +188,8 @@ VARIANTS = {
     "indicator": indicator,
     "code-neighbours": code_neighbours,
     "subsample": subsample,
+    "own-module": own_module,
+    "linear-skip": linear_skip,
 }
 
 

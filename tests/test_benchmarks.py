@@ -161,6 +161,8 @@ def test_try_settings_prints_one_json_line_per_setting():
         "indicator",
         "code-neighbours",
         "subsample",
+        "own-module",
+        "linear-skip",
     ],
 )
 def test_try_imputer_prints_one_line_per_setting(variant):
