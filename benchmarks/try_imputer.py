@@ -195,8 +195,9 @@ VARIANTS = {
 
 def _resolved(setting, shape):
     """A setting's imputer parameters; ``"epochs_scale": s`` stands for
-    ``max_epochs`` at ``s`` times the "auto" budget of the table's rows, and
-    ``"width_scale": s`` for ``s`` times the "auto" widths of its columns."""
+    ``max_epochs`` at ``s`` times the "auto" budget of the table's rows,
+    ``"width_scale": s`` for ``s`` times the "auto" widths of its columns, and
+    ``"depth": d`` for the first ``d`` of the "auto" layers."""
     setting = dict(setting)
     n_rows, n_columns = shape
     scale = setting.pop("epochs_scale", None)
