@@ -201,6 +201,22 @@ def test_try_imputer_resolves_the_network_knobs_from_the_table(monkeypatch):
     assert _resolved({}, (300, 50)) == {}
 
 
+def test_try_imputer_linear_skip_regresses_each_column_on_the_others(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import torch
+    from try_imputer import _SkipStack
+
+    module = _SkipStack(4, skip=True)
+    for p in module.decoders.parameters():
+        torch.nn.init.zeros_(p)  # the output is the linear map alone
+    torch.nn.init.ones_(module.skip.weight)
+    x = torch.tensor([[1.0, 2.0, 3.0, 4.0]])
+    # Column j gets the sum of the others: its own entry never reaches it.
+    out = module.decode(module.encode(x))
+    assert torch.equal(out, torch.tensor([[9.0, 8.0, 7.0, 6.0]]))
+    assert _SkipStack(4).encode(x).shape == (1, 64)  # no map: the codes alone
+
+
 def test_impute_reports_the_unseen_tables_apart(tmp_path):
     out = _run("impute.py", "--smoke", "--unseen", "crabs", "--out", str(tmp_path))
     report = json.loads((tmp_path / "impute.json").read_text())
