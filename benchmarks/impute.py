@@ -280,14 +280,15 @@ def impute(make, X_holed):
     return filled, time.perf_counter() - start
 
 
-def warm_up(args):
-    """Seconds of one fit of the DAE imputer on a small holed table: the first
-    fit of a process imports what torch loads lazily (``torch._dynamo``, at the
-    first optimizer), which would otherwise be charged to the first table."""
-    X = np.random.default_rng(args.seed).normal(size=(100, 4))
-    X[holes(X.shape, 0.3, args.seed)] = np.nan
-    dae = dict(args.dae_params, max_epochs=2)
-    return impute(lambda: dae_imputer(dae, args.device, random_state=0), X)[1]
+def warm_up(params=None, device="auto"):
+    """Seconds of one short fit of the DAE imputer (``params``, as
+    ``--dae-params``) on a small holed table: the first fit of a process
+    imports what torch loads lazily (``torch._dynamo``, at the first
+    optimizer), which would otherwise be charged to the first table."""
+    X = np.random.default_rng(0).normal(size=(100, 4))
+    X[holes(X.shape, 0.3, 0)] = np.nan
+    dae = {**(params or {}), "max_epochs": 2}
+    return impute(lambda: dae_imputer(dae, device, random_state=0), X)[1]
 
 
 def load_tables(names):
@@ -641,7 +642,7 @@ def main(argv=None):
     env = environment(args.device)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    first_fit = warm_up(args)
+    first_fit = warm_up(args.dae_params, args.device)
     data = load_tables(args.tables)
     data.update(load_fashion(args))
     results, images = accuracy_table(args, data)
