@@ -76,6 +76,18 @@ def test_nothing_below_the_estimators_imports_them():
     assert "_estimator" not in _graph()["modules"]  # and no scikit-learn there
 
 
+def test_the_estimators_read_neither_the_nets_callbacks_nor_the_stacks_layers():
+    # What training found comes back as the net's TrainingResult and history;
+    # the estimators once reached into net.callbacks_ and module_.layers[0].
+    reached = {
+        (name, node.attr)
+        for name in ESTIMATORS
+        for node in ast.walk(ast.parse((PACKAGE / f"{name}.py").read_text()))
+        if isinstance(node, ast.Attribute) and node.attr in {"callbacks_", "layers"}
+    }
+    assert not reached
+
+
 def _handed_down(net):
     """What the net holds: its attributes, and its callbacks' attributes."""
     held = list(vars(net).values())
