@@ -12,9 +12,9 @@ complete numeric data; each imputer is fitted on the holed matrix and fills it
   a logistic regression trained on the imputed table (R^2 of a ridge
   regression on diabetes);
 - the wall time of ``fit_transform``, after one warm-up fit of the DAE
-  imputer on a small table (the first fit of a process imports what torch
-  loads lazily, ``torch._dynamo`` at the first optimizer: about a second on
-  a 2-core CPU, printed apart, and no table's),
+  imputer on a small table, timed and printed apart so that no table carries
+  it (the first fit of a process imports what torch loads lazily,
+  ``torch._dynamo`` at the first optimizer: about a second on a 2-core CPU),
 
 for ``SimpleImputer(strategy="mean")``, ``KNNImputer()`` (5 neighbours),
 ``IterativeImputer(random_state=0)`` (BayesianRidge, 10 rounds),
