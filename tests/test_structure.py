@@ -73,7 +73,24 @@ def test_nothing_below_the_estimators_imports_them():
         if name not in ESTIMATORS | ON_TOP
     }
     assert not {name: up for name, up in below.items() if up}
-    assert "_estimator" not in _graph()["modules"]  # and no scikit-learn there
+
+
+def test_the_public_modules_are_torch_alone():
+    # sk_dae.modules is the protocol's home: a user's module sits beside it,
+    # so it imports no scikit-learn and none of the estimators.
+    tree = ast.parse((PACKAGE / "modules.py").read_text())
+    named = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        (node.module or "").split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level == 0
+    }
+    assert "sklearn" not in named and "skorch" not in named
+    assert not _imports(PACKAGE / "modules.py") & ESTIMATORS
 
 
 def test_the_estimators_read_neither_the_nets_callbacks_nor_the_stacks_layers():
