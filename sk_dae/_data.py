@@ -172,19 +172,22 @@ class RowData:
         return low, high
 
 
-def training_rows(X, device, holdout, fraction, seed, columns=None):
+def training_rows(X, missing, device, holdout, fraction, seed, columns=None):
     """``(train, valid)``: the rows a training call trains on, and those it
     validates on (None without ``holdout``), the same split at every call
-    for the same data and ``seed``.
+    for the same data and ``seed``. ``missing``: whether X has a missing
+    entry (None: not known yet).
 
     ``holdout="rows"`` holds out a ``fraction`` of the rows (views of one
     storage, no copy); ``"entries"`` a ``fraction`` of every row's observed
     entries, which the training rows then lack and the validation rows
     (the same rows) score (:func:`sk_dae._missing.hold_out_entries`; with
-    ``columns``, the column of each entry, whole columns are held out).
+    ``columns``, a mixed-type table's :class:`~sk_dae._columns.ColumnLayout`,
+    a categorical column's one-hot entries are held out together).
     """
     if holdout == "entries":
-        X_train, targets = hold_out_entries(X, fraction, seed, columns=columns)
+        entry_columns = None if columns is None else columns.bit_columns()
+        X_train, targets = hold_out_entries(X, fraction, seed, columns=entry_columns)
         if np.isnan(targets).all():
             raise ValueError(
                 "early_stopping with validation='entries' held out none of the "
@@ -193,7 +196,7 @@ def training_rows(X, device, holdout, fraction, seed, columns=None):
             )
         train = RowData(X_train, device, missing=True)
         return train, train.with_targets(targets)
-    data = RowData(X, device)
+    data = RowData(X, device, missing=missing)
     if holdout is None:
         return data, None
     n_valid = max(1, round(fraction * len(data)))

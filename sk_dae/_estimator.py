@@ -42,6 +42,7 @@ from ._table import (
     categorical_mask,
     check_still_numeric,
     column_kinds,
+    finite_table_or_missing,
     most_probable,
 )
 from ._threads import keeps_callers_threads
@@ -580,10 +581,14 @@ class DenoisingAutoencoderTransformer(
         """
         warm = self.warm_start and self._is_fitted()
         with unchanged_on_error(self):
-            X, image_shape = self._validate_fit_input(X, reset=not warm, whole=True)
+            X, image_shape, missing = self._validate_fit_input(
+                X, reset=not warm, whole=True
+            )
             net = self._training_net(X.shape[1], image_shape, warm, self.early_stopping)
             first_row = len(net.history)
-            self._train(net, X, self.max_epochs, self.early_stopping, fresh=not warm)
+            self._train(
+                net, X, missing, self.max_epochs, self.early_stopping, fresh=not warm
+            )
             self._set_fitted(net, first_row)
         return self
 
@@ -620,12 +625,12 @@ class DenoisingAutoencoderTransformer(
                 stacklevel=2,
             )
         with unchanged_on_error(self):
-            X, image_shape = self._validate_fit_input(X, reset=not continued)
+            X, image_shape, missing = self._validate_fit_input(X, reset=not continued)
             net = self._training_net(
                 X.shape[1], image_shape, continued, early_stopping=False
             )
             first_row = len(net.history)
-            self._train(net, X, 1, validate=False, fresh=not continued)
+            self._train(net, X, missing, 1, validate=False, fresh=not continued)
             self._set_fitted(net, first_row)
         return self
 
@@ -634,24 +639,19 @@ class DenoisingAutoencoderTransformer(
         return "device_" in vars(self)
 
     def _validate_fit_input(self, X, reset, *, whole=False):
-        """``(X, image_shape)``, validated; ``whole``: X is the whole
-        training set (``fit``), not one more part."""
+        """``(X, image_shape, missing)``, validated; ``whole``: X is the whole
+        training set (``fit``), not one more part. ``missing``, whether X has
+        a missing entry, is found once, here, and goes down with X."""
         self._check_extra_params()
         if self.module is not None:
             check_module_kind(self.module, self._module_params())
             check_user_module_params(self, type(self)())
         levels = self._levels()  # the cross-parameter checks, before any training
         check_emphasis(self.emphasis, self.corruption)
-        if reset:
-            self._columns = self._table_columns(X)
-        X = self._validated(X, reset)
-        if reset:
-            self.is_categorical_, self.categories_ = column_kinds(
-                self._columns, self.n_features_in_
-            )
         holds_out = None
         if whole and self.early_stopping and self.validation == "entries":
             holds_out = (self._stacking(), len(levels))
+        X, missing = self._validated_rows(X, reset)
         image_shape = check_training_data(
             X,
             loss=self.loss,
@@ -659,8 +659,9 @@ class DenoisingAutoencoderTransformer(
             corruption=self.corruption,
             whole=whole,
             holds_out=holds_out,
+            missing=missing,
         )
-        return X, image_shape
+        return X, image_shape, missing
 
     def _table_columns(self, X):
         """The fitted :class:`~sk_dae._table.TableColumns` of a table with
@@ -673,15 +674,13 @@ class DenoisingAutoencoderTransformer(
             mask, max_categories=self.max_categories, min_frequency=self.min_frequency
         ).fit(X)
 
-    def _validated(self, X, reset):
-        """X as the network's float input: validated, and encoded when the
-        model has categorical columns (``_columns``)."""
-        return self._validated_rows(X, reset)[0]
-
     def _validated_rows(self, X, reset):
-        """``(X, missing)``: X as :meth:`_validated` gives it, and whether it
-        has a missing entry (None where not looked at), found in the pass
-        that refuses inf."""
+        """``(X, missing)``: X as the network's float input, validated, and
+        encoded when the model has categorical columns (``_columns``, found
+        here on ``reset``); and whether it has a missing entry, found in the
+        pass that refuses inf."""
+        if reset:
+            self._columns = self._table_columns(X)
         columns = getattr(self, "_columns", None)
         if columns is None:
             if not reset:
@@ -698,12 +697,7 @@ class DenoisingAutoencoderTransformer(
         # The names and the width only: the table is read column by column.
         validate_data(self, X, reset=reset, skip_check_array=True)
         X = columns.encode(X, warn_unknown=not reset)
-        if np.isinf(X).any():
-            raise ValueError(
-                "Input X contains infinity: a numeric column holds inf or -inf. "
-                "Replace it (NaN marks a missing value)."
-            )
-        return X, None
+        return X, finite_table_or_missing(X)
 
     def _stacking(self):
         """How the stages run: a user's module is one stage, as a joint stack."""
@@ -853,13 +847,15 @@ class DenoisingAutoencoderTransformer(
         # state between the folds of a grid search, or between calls).
         return callbacks + copy.deepcopy(list(self.callbacks or []))
 
-    def _train(self, net, X, epochs, validate, fresh):
+    def _train(self, net, X, missing, epochs, validate, fresh):
         """Run ``epochs`` epochs of every stage; warn if training stopped short.
 
-        X goes down to the net once: it checks the module, sets the input
-        fill and splits off the validation data itself."""
+        X goes down to the net once, with whether it has a missing entry: the
+        net checks the module, sets the input fill and splits off the
+        validation data itself."""
         result = net.fit_data(
             X,
+            missing,
             self.corruption_,
             epochs,
             holdout=self.validation if validate else None,
@@ -897,7 +893,8 @@ class DenoisingAutoencoderTransformer(
 
     def _set_fitted(self, net, first_row):
         """Make ``net`` the fitted net; extend the per-epoch attributes by the
-        epochs this call ran, from history row ``first_row`` on."""
+        epochs this call ran, from history row ``first_row`` on; say which
+        columns are categorical."""
         new = list.__getitem__(net.history, slice(first_row, None))
         rows = [row for row in new if "train_loss" in row]
         curve = self.loss_curve_ if first_row else []
@@ -909,6 +906,9 @@ class DenoisingAutoencoderTransformer(
         self.loss_curve_ = [*curve, *(float(row["train_loss"]) for row in rows)]
         self.validation_scores_ = scores
         self.n_iter_ = len(self.loss_curve_)
+        self.is_categorical_, self.categories_ = column_kinds(
+            self._columns, self.n_features_in_
+        )
         self._place(net)
 
     @property

@@ -25,6 +25,7 @@ from ._table import (
     FROM_DTYPE,
     TableColumns,
     categorical_mask,
+    check_finite_table,
     check_still_numeric,
     column_kinds,
     make_table,
@@ -521,11 +522,7 @@ class DenoisingAutoencoderImputer(TransformerMixin, BaseEstimator):
         frame)``."""
         validate_data(self, X, reset=reset, skip_check_array=True)
         M, frame = self._columns.code_matrix(X, warn_unknown=not reset)
-        if np.isinf(M).any():
-            raise ValueError(
-                "Input X contains infinity: a numeric column holds inf or -inf. "
-                "Replace it (NaN marks a missing value)."
-            )
+        check_finite_table(M)
         if not _is_nan(self.missing_values):
             numeric = M[:, self._columns.numeric_columns]
             numeric[numeric == self.missing_values] = np.nan

@@ -259,8 +259,11 @@ class DenoisingAutoencoderNet(NeuralNet):
             return [(None, modules[0])]
         return list(enumerate(modules))
 
-    def fit_data(self, X, corruption, epochs, *, holdout, fraction, seed, fresh):
-        """Train on the rows of X: what a training call of the estimator runs.
+    def fit_data(
+        self, X, missing, corruption, epochs, *, holdout, fraction, seed, fresh
+    ):
+        """Train on the rows of X, which has a missing entry where ``missing``
+        (None: not known yet): what a training call of the estimator runs.
 
         A ``fresh`` module (one that has not trained yet) is first held to the
         protocol on X's first rows (:func:`~sk_dae._protocol.check_protocol`),
@@ -278,11 +281,9 @@ class DenoisingAutoencoderNet(NeuralNet):
             code_shape = check_protocol(self.module_, X, self.device)
             if self.fill_.active:
                 self.fill_.set_values(column_means(X))
-        entry_columns = None
-        if self.columns is not None:
-            entry_columns = ColumnLayout(**self.columns).bit_columns()
+        columns = None if self.columns_ is None else self.columns_.layout
         train, valid = training_rows(
-            X, self.device, holdout, fraction, seed, columns=entry_columns
+            X, missing, self.device, holdout, fraction, seed, columns=columns
         )
         result = self.fit_stages(train, corruption, epochs, valid=valid)
         return dataclasses.replace(result, code_shape=code_shape)

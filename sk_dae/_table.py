@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import OrdinalEncoder
 
 from ._columns import ColumnLayout
+from ._missing import has_missing
 
 FROM_DTYPE = "from_dtype"
 
@@ -596,6 +597,23 @@ def check_still_numeric(X):
                 "had at fit, or fit again on this table (categorical columns "
                 "are found from the dtypes, see categorical_features)."
             )
+
+
+def check_finite_table(M):
+    """A table read as floats (numeric columns, and categories coded) holds
+    no inf: it can only have come from a numeric column."""
+    if np.isinf(M).any():
+        raise ValueError(
+            "Input X contains infinity: a numeric column holds inf or -inf. "
+            "Replace it (NaN marks a missing value)."
+        )
+
+
+def finite_table_or_missing(M):
+    """Whether M, a table read as floats, has a missing entry (NaN); inf is
+    refused (:func:`check_finite_table`)."""
+    check_finite_table(M)
+    return has_missing(M)
 
 
 def column_kinds(columns, n_features):

@@ -23,19 +23,22 @@ def _observed_range(X):
     return np.fmin.reduce(values, axis=None), np.fmax.reduce(values, axis=None)
 
 
-def check_training_data(X, *, loss, image_shape, corruption, whole, holds_out=None):
+def check_training_data(
+    X, *, loss, image_shape, corruption, whole, holds_out=None, missing=None
+):
     """Every check of a training call's X (after ``validate_data``), in one
     visit: float32 range, observed columns, [0, 1] for ``loss="bce"``, the
     image shape (returned, as a tuple or None), and ``holds_out``, the
     ``(stacking, n_layers)`` of early stopping on held-out entries (None:
-    none)."""
+    none). ``missing``: whether X has a missing entry, where the caller
+    found it (None: looked at here)."""
     check_float32_range(X)
     if loss == "bce":
         check_unit_interval(X)
     shape = check_image_shape(image_shape, X.shape[1], corruption)
     if holds_out is not None:
         check_entry_validation(X, *holds_out)
-    check_observed(X, whole)  # last: it warns, and should not before an error
+    check_observed(X, whole, missing)  # last: it warns, not before an error
     return shape
 
 
@@ -118,10 +121,11 @@ def finite_or_missing(X):
     return bool(np.isnan(values).any())
 
 
-def check_observed(X, whole):
+def check_observed(X, whole, missing=None):
     """X must hold an observed entry; in the whole training set (``whole``), a
-    column with none is learned from nothing, which a warning says."""
-    if not has_missing(X):
+    column with none is learned from nothing, which a warning says.
+    ``missing``: whether X has a missing entry (None: not known yet)."""
+    if not (has_missing(X) if missing is None else missing):
         return
     if len(empty_rows(X)) == X.shape[0]:
         raise ValueError(

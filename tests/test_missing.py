@@ -316,3 +316,28 @@ def test_complete_data_takes_the_path_without_masks(monkeypatch):
     assert not calls
     _dae().fit(X_NAN)
     assert calls
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"early_stopping": True, "validation": "rows"}],
+    ids=["plain", "held-out-rows"],
+)
+@pytest.mark.parametrize("X", [X_UNIT, X_NAN], ids=["complete", "holes"])
+def test_fit_looks_for_missing_entries_once(monkeypatch, X, params):
+    # The pass that refuses inf finds whether X has a hole; that answer goes
+    # down with X, so neither the checks nor the training rows look again.
+    import sk_dae._data
+    import sk_dae._validation
+
+    looks = []
+
+    def counted(M):
+        looks.append(M.shape)
+        return has_missing(M)
+
+    for module in (sk_dae._data, sk_dae._validation):
+        monkeypatch.setattr(module, "has_missing", counted)
+    dae = _dae(max_epochs=2, **params).fit(X)
+    assert X.shape not in looks
+    assert np.isfinite(dae.transform(X)).all()

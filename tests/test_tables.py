@@ -646,3 +646,22 @@ def test_numeric_tables_take_the_plain_path():
     dae = _dae().fit(X)
     assert dae._spec["columns"] is None and dae.corruption_.columns is None
     assert type(dae.inverse_transform(dae.transform(X))) is np.ndarray
+
+
+@pytest.mark.parametrize("estimator", ["transformer", "imputer"])
+def test_inf_in_a_tables_numeric_column_is_refused_by_name(estimator):
+    # NaN is a missing value; inf never is, and in a table it can only come
+    # from a numeric column, which the message says (one check, both estimators).
+    params = dict(hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+    if estimator == "imputer":
+        model = DenoisingAutoencoderImputer(autoencoder=on_cpu(), **params)
+    else:
+        model = on_cpu(**params)
+    holed, _ = _with_holes(_table(60))
+    bad = holed.copy()
+    bad.loc[3, "y"] = np.inf
+    with pytest.raises(ValueError, match="a numeric column holds inf"):
+        model.fit(bad)
+    model.fit(holed)
+    with pytest.raises(ValueError, match="a numeric column holds inf"):
+        model.transform(bad)
