@@ -12,6 +12,8 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.utils import check_array
 
+import sk_dae._data
+import sk_dae._validation
 from sk_dae import DenoisingAutoencoderTransformer
 from sk_dae._loss import loss_weights
 from sk_dae._missing import empty_columns, empty_rows, has_missing, split_missing
@@ -327,9 +329,6 @@ def test_complete_data_takes_the_path_without_masks(monkeypatch):
 def test_fit_looks_for_missing_entries_once(monkeypatch, X, params):
     # The pass that refuses inf finds whether X has a hole; that answer goes
     # down with X, so neither the checks nor the training rows look again.
-    import sk_dae._data
-    import sk_dae._validation
-
     looks = []
 
     def counted(M):

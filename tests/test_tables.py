@@ -649,7 +649,7 @@ def test_numeric_tables_take_the_plain_path():
 
 
 @pytest.mark.parametrize("estimator", ["transformer", "imputer"])
-def test_inf_in_a_tables_numeric_column_is_refused_by_name(estimator):
+def test_inf_in_a_tables_numeric_column_is_refused(estimator):
     # NaN is a missing value; inf never is, and in a table it can only come
     # from a numeric column, which the message says (one check, both estimators).
     params = dict(hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
